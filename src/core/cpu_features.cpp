@@ -1,0 +1,88 @@
+#include "core/cpu_features.h"
+
+#include <cpuid.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "core/error.h"
+
+namespace mxlm {
+namespace {
+
+uint64_t xgetbv0() {
+  uint32_t eax, edx;
+  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+  return (uint64_t(edx) << 32) | eax;
+}
+
+CpuFeatures detect() {
+  CpuFeatures f;
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+  const bool osxsave = c & bit_OSXSAVE;
+  const bool fma = c & bit_FMA, f16c = c & bit_F16C, avx = c & bit_AVX;
+  if (!osxsave || !avx) return f;
+  const uint64_t xcr0 = xgetbv0();
+  const bool ymm_os = (xcr0 & 0x6) == 0x6;
+  const bool zmm_os = (xcr0 & 0xe6) == 0xe6;
+  if (!ymm_os) return f;
+  __cpuid_count(7, 0, a, b, c, d);
+  f.avx2 = b & bit_AVX2;
+  f.bmi2 = b & bit_BMI2;
+  f.fma = fma;
+  f.f16c = f16c;
+  if (zmm_os) {
+    f.avx512f = b & bit_AVX512F;
+    f.avx512bw = b & bit_AVX512BW;
+    f.avx512vl = b & bit_AVX512VL;
+    f.avx512dq = b & bit_AVX512DQ;
+    f.avx512vnni = c & bit_AVX512VNNI;
+    unsigned a1, b1, c1, d1;
+    __cpuid_count(7, 1, a1, b1, c1, d1);
+    f.avx512bf16 = a1 & (1u << 5);
+  }
+  return f;
+}
+
+}  // namespace
+
+const CpuFeatures& cpu_features() {
+  static const CpuFeatures features = detect();
+  return features;
+}
+
+std::vector<Isa> supported_isas() {
+  const CpuFeatures& f = cpu_features();
+  std::vector<Isa> isas{Isa::Scalar};
+  const bool avx2 = f.avx2 && f.fma && f.f16c && f.bmi2;
+  if (avx2) isas.push_back(Isa::Avx2);
+  if (avx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512bf16 && f.avx512vnni)
+    isas.push_back(Isa::Avx512);
+  return isas;
+}
+
+std::string_view isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::Scalar: return "scalar";
+    case Isa::Avx2: return "avx2";
+    case Isa::Avx512: return "avx512";
+  }
+  return "?";
+}
+
+Isa active_isa() {
+  static const Isa chosen = [] {
+    const std::vector<Isa> isas = supported_isas();
+    const char* env = std::getenv("MXLM_ISA");
+    if (!env || !*env) return isas.back();
+    for (Isa isa : isas)
+      if (isa_name(isa) == env) return isa;
+    fail("MXLM_ISA={} is not one of the ISAs this CPU supports", env);
+  }();
+  return chosen;
+}
+
+}  // namespace mxlm

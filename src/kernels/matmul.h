@@ -1,0 +1,27 @@
+// Weight × activations products: y[t, r] = Σ_c W[r, c] · x[t, c], reading W straight from its
+// stored encoding. x is [n_tokens, W.cols] and y is [n_tokens, W.rows], both fp32, row-major.
+// n_tokens = 1 is the decode matvec (memory-bound); larger n_tokens is prefill (compute-bound).
+#pragma once
+
+#include <cstddef>
+
+#include "core/cpu_features.h"
+#include "core/thread_pool.h"
+#include "quant/qtensor.h"
+
+namespace mxlm::kernels {
+
+void matmul(const QTensor& w, const float* x, size_t n_tokens, float* y, const ThreadPool& pool);
+
+// One ISA's kernel over output rows [row_begin, row_end). Exposed for tests and benchmarks.
+using MatmulRowsFn = void (*)(const QTensor& w, const float* x, size_t n_tokens, float* y,
+                              size_t row_begin, size_t row_end);
+// Null when `isa` has no kernel for w's encoding.
+MatmulRowsFn matmul_kernel(Isa isa, const QTensor& w);
+
+// The per-ISA kernels (matmul_ref.cpp, matmul_avx2.cpp, matmul_avx512.cpp).
+void matmul_rows_ref(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1);
+void matmul_rows_avx2(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1);
+void matmul_rows_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1);
+
+}  // namespace mxlm::kernels

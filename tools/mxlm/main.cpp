@@ -1,0 +1,42 @@
+// Entry point of the mxlm tool: builds the subcommands, parses flags, and turns user errors
+// into a message and exit status 1.
+#include <cstdio>
+
+#include "command.h"
+#include "core/error.h"
+
+namespace mxlm::cli {
+
+std::vector<Command>& commands() {
+  static std::vector<Command> all;
+  return all;
+}
+
+bool register_command(Command command) {
+  commands().push_back(std::move(command));
+  return true;
+}
+
+void add_threads_option(CLI::App& app, int& threads) {
+  app.add_option("-t,--threads", threads, "Worker threads (0 = one per core)")
+      ->check(CLI::NonNegativeNumber);
+}
+
+}  // namespace mxlm::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"mxlm: convert, run and serve Qwen3.5/3.6 models with micro-scaled quantization"};
+  app.require_subcommand(1);
+  auto& all = mxlm::cli::commands();
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  for (auto& command : all) command.setup(*app.add_subcommand(command.name, command.help));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const mxlm::Error& e) {
+    std::fprintf(stderr, "mxlm: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
