@@ -1,0 +1,405 @@
+#include "model/qwen35.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "formats/json_file.h"
+#include "kernels/attention.h"
+#include "kernels/conv.h"
+#include "kernels/delta_rule.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+
+namespace mxlm::model {
+using nlohmann::json;
+
+// ---------------------------------------------------------------------------------------------
+// Config
+
+namespace {
+
+int64_t required_int(const json& obj, const char* key, const std::string& path) {
+  const auto it = obj.find(key);
+  if (it == obj.end() || !it->is_number_integer() || it->get<int64_t>() <= 0)
+    fail("{}: '{}' is missing or not a positive integer", path, key);
+  return it->get<int64_t>();
+}
+
+std::vector<int32_t> token_ids(const json& v) {
+  std::vector<int32_t> ids;
+  if (v.is_number_integer()) ids.push_back(v.get<int32_t>());
+  if (v.is_array())
+    for (const json& id : v)
+      if (id.is_number_integer()) ids.push_back(id.get<int32_t>());
+  return ids;
+}
+
+}  // namespace
+
+Qwen35Config Qwen35Config::from_json(const json& root, const std::string& path) {
+  if (!root.is_object()) fail("{}: expected a JSON object", path);
+  const std::string model_type = root.value("model_type", "");
+  const json* text = &root;
+  if (model_type == "qwen3_5") {
+    const auto it = root.find("text_config");
+    if (it == root.end() || !it->is_object()) fail("{}: model_type qwen3_5 needs a text_config object", path);
+    text = &*it;
+  } else if (model_type != "qwen3_5_text") {
+    fail("{}: model_type '{}' is not supported (expected qwen3_5 or qwen3_5_text)", path, model_type);
+  }
+  const json& t = *text;
+  try {
+    Qwen35Config c;
+    c.hidden = required_int(t, "hidden_size", path);
+    c.n_layers = required_int(t, "num_hidden_layers", path);
+    c.intermediate = required_int(t, "intermediate_size", path);
+    c.vocab = required_int(t, "vocab_size", path);
+    c.n_heads = required_int(t, "num_attention_heads", path);
+    c.n_kv_heads = required_int(t, "num_key_value_heads", path);
+    c.head_dim = t.contains("head_dim") ? required_int(t, "head_dim", path) : c.hidden / c.n_heads;
+    c.lin_k_heads = required_int(t, "linear_num_key_heads", path);
+    c.lin_v_heads = required_int(t, "linear_num_value_heads", path);
+    c.lin_k_dim = required_int(t, "linear_key_head_dim", path);
+    c.lin_v_dim = required_int(t, "linear_value_head_dim", path);
+    c.conv_kernel = required_int(t, "linear_conv_kernel_dim", path);
+    c.rms_eps = t.value("rms_norm_eps", 1e-6f);
+    c.max_position = t.value("max_position_embeddings", int64_t(262144));
+    c.partial_rotary = t.value("partial_rotary_factor", 0.25);
+    c.rope_theta = t.value("rope_theta", 1e7);
+    if (const auto rp = t.find("rope_parameters"); rp != t.end() && rp->is_object()) {
+      c.rope_theta = rp->value("rope_theta", c.rope_theta);
+      c.partial_rotary = rp->value("partial_rotary_factor", c.partial_rotary);
+    }
+    c.tie_embeddings = t.contains("tie_word_embeddings") ? t["tie_word_embeddings"].get<bool>()
+                                                         : root.value("tie_word_embeddings", false);
+    if (const auto lt = t.find("layer_types"); lt != t.end()) {
+      if (!lt->is_array() || int64_t(lt->size()) != c.n_layers)
+        fail("{}: layer_types must list {} layers", path, c.n_layers);
+      for (const json& kind : *lt) {
+        const std::string k = kind.is_string() ? kind.get<std::string>() : kind.dump();
+        if (k == "linear_attention") c.layers.push_back(LayerKind::LinearAttention);
+        else if (k == "full_attention") c.layers.push_back(LayerKind::FullAttention);
+        else fail("{}: unknown layer type '{}' in layer_types", path, k);
+      }
+    } else {
+      const int64_t interval = t.value("full_attention_interval", int64_t(4));
+      if (interval <= 0) fail("{}: full_attention_interval must be positive", path);
+      for (int64_t i = 0; i < c.n_layers; ++i)
+        c.layers.push_back((i + 1) % interval == 0 ? LayerKind::FullAttention : LayerKind::LinearAttention);
+    }
+    c.eos_ids = token_ids(t.contains("eos_token_id") ? t["eos_token_id"] : root.value("eos_token_id", json()));
+    if (c.n_heads % c.n_kv_heads != 0)
+      fail("{}: num_attention_heads {} is not a multiple of num_key_value_heads {}", path, c.n_heads, c.n_kv_heads);
+    if (c.lin_v_heads % c.lin_k_heads != 0)
+      fail("{}: linear_num_value_heads {} is not a multiple of linear_num_key_heads {}", path, c.lin_v_heads, c.lin_k_heads);
+    if (c.rot_dim() % 2 != 0 || c.rot_dim() > c.head_dim)
+      fail("{}: partial_rotary_factor {} gives an unusable rotary dimension for head_dim {}", path, c.partial_rotary, c.head_dim);
+    return c;
+  } catch (const json::exception& e) {
+    fail("{}: a field has the wrong type: {}", path, e.what());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Weights
+//
+// Two checkpoint layouts hold the same weights: the Hugging Face one (`model.language_model.*`,
+// conv1d [C, 1, K], zero-centred norms applied as 1 + w) and the MLX one written by mlx-lm and
+// mlx-node (`language_model.model.*`, conv1d [C, K, 1], those norms stored already shifted).
+// As mlx-lm does, a conv1d weight whose last dimension is not 1 marks unshifted weights.
+
+namespace {
+
+struct TensorNames {
+  std::string prefix;  // of the decoder: embed_tokens, layers.N, norm
+  std::string lm_head;
+};
+
+TensorNames detect_names(const formats::TensorStore& store) {
+  for (const char* prefix : {"model.language_model.", "language_model.model.", "model."})
+    if (store.find(std::string(prefix) + "embed_tokens.weight"))
+      return {prefix, std::string(prefix) == "language_model.model." ? "language_model.lm_head.weight" : "lm_head.weight"};
+  fail("{}: no embed_tokens.weight under model.language_model., language_model.model. or model.", store.dir());
+}
+
+class Binder {
+ public:
+  Binder(const formats::TensorStore& store, std::string prefix) : store_(store), prefix_(std::move(prefix)) {}
+
+  TensorView tensor(const std::string& name, std::vector<int64_t> shape) const {
+    const TensorView v = store_.get(prefix_ + name);
+    if (v.shape != shape)
+      fail("{}: tensor '{}' has shape {}, expected {}", store_.dir(), v.name, shape_str(v.shape), shape_str(shape));
+    if (v.dtype != DType::F32 && v.dtype != DType::F16 && v.dtype != DType::BF16)
+      fail("{}: tensor '{}' has dtype {}, expected BF16, F16 or F32", store_.dir(), v.name, dtype_name(v.dtype));
+    return v;
+  }
+
+  QTensor matrix(const std::string& name, int64_t rows, int64_t cols) const {
+    const TensorView v = tensor(name, {rows, cols});
+    QTensor q;
+    q.dtype = v.dtype;
+    q.rows = rows;
+    q.cols = cols;
+    q.weight = v.data;
+    return q;
+  }
+
+  std::vector<float> vector(const std::string& name, int64_t size, float offset = 0.0f) const {
+    return to_floats(tensor(name, {size}), offset);
+  }
+
+  static std::vector<float> to_floats(const TensorView& v, float offset = 0.0f) {
+    std::vector<float> out(size_t(v.numel()));
+    for (size_t i = 0; i < out.size(); ++i) out[i] = load_float(v.data, v.dtype, i) + offset;
+    return out;
+  }
+
+  const formats::TensorStore& store() const { return store_; }
+
+ private:
+  const formats::TensorStore& store_;
+  std::string prefix_;
+};
+
+}  // namespace
+
+Qwen35::Qwen35(const std::string& dir)
+    : store_(dir),
+      config_(Qwen35Config::from_json(formats::read_json_file(dir + "/config.json"), dir + "/config.json")),
+      rope_(size_t(config_.rot_dim()), config_.rope_theta) {
+  bind_weights();
+  const Qwen35Config& c = config_;
+  const size_t cap = kMicroBatch;
+  const size_t wide = size_t(std::max({c.n_heads * 2 * c.head_dim, c.conv_dim(), c.intermediate}));
+  const size_t mid = size_t(std::max(c.n_heads * c.head_dim, c.value_dim()));
+  act_.capacity = cap;
+  act_.x.resize(cap * c.hidden);
+  act_.xn.resize(cap * c.hidden);
+  act_.mix.resize(cap * c.hidden);
+  act_.proj.resize(cap * wide);
+  act_.proj2.resize(cap * c.intermediate);
+  act_.z.resize(cap * c.value_dim());
+  act_.a.resize(cap * c.lin_v_heads);
+  act_.b.resize(cap * c.lin_v_heads);
+  act_.q.resize(cap * mid);
+  act_.gate.resize(cap * mid);
+  act_.core.resize(cap * mid);
+}
+
+void Qwen35::bind_weights() {
+  const Qwen35Config& c = config_;
+  const TensorNames names = detect_names(store_);
+  const Binder b(store_, names.prefix);
+  const int64_t H = c.n_heads, Hkv = c.n_kv_heads, D = c.head_dim, K = c.conv_kernel;
+
+  // Find the layout from the first DeltaNet conv weight.
+  float norm_offset = 1.0f;
+  for (int64_t i = 0; i < c.n_layers; ++i)
+    if (c.layers[size_t(i)] == LayerKind::LinearAttention) {
+      const TensorView conv = store_.get(fmt::format("{}layers.{}.linear_attn.conv1d.weight", names.prefix, i));
+      norm_offset = conv.shape.size() == 3 && conv.shape[2] == 1 && K != 1 ? 0.0f : 1.0f;
+      break;
+    }
+
+  embed_ = b.tensor("embed_tokens.weight", {c.vocab, c.hidden});
+  final_norm_ = b.vector("norm.weight", c.hidden, norm_offset);
+  if (c.tie_embeddings) {
+    lm_head_ = b.matrix("embed_tokens.weight", c.vocab, c.hidden);
+  } else {
+    const Binder top(store_, "");
+    lm_head_ = top.matrix(names.lm_head, c.vocab, c.hidden);
+  }
+
+  for (int64_t i = 0; i < c.n_layers; ++i) {
+    const std::string p = fmt::format("layers.{}.", i);
+    LayerWeights l;
+    l.kind = c.layers[size_t(i)];
+    l.input_norm = b.vector(p + "input_layernorm.weight", c.hidden, norm_offset);
+    l.post_norm = b.vector(p + "post_attention_layernorm.weight", c.hidden, norm_offset);
+    l.gate = b.matrix(p + "mlp.gate_proj.weight", c.intermediate, c.hidden);
+    l.up = b.matrix(p + "mlp.up_proj.weight", c.intermediate, c.hidden);
+    l.down = b.matrix(p + "mlp.down_proj.weight", c.hidden, c.intermediate);
+    if (l.kind == LayerKind::FullAttention) {
+      AttentionWeights& a = l.attn;
+      a.q_proj = b.matrix(p + "self_attn.q_proj.weight", H * 2 * D, c.hidden);
+      a.k_proj = b.matrix(p + "self_attn.k_proj.weight", Hkv * D, c.hidden);
+      a.v_proj = b.matrix(p + "self_attn.v_proj.weight", Hkv * D, c.hidden);
+      a.o_proj = b.matrix(p + "self_attn.o_proj.weight", c.hidden, H * D);
+      a.q_norm = b.vector(p + "self_attn.q_norm.weight", D, norm_offset);
+      a.k_norm = b.vector(p + "self_attn.k_norm.weight", D, norm_offset);
+    } else {
+      DeltaNetWeights& d = l.delta;
+      const int64_t Hv = c.lin_v_heads, C = c.conv_dim();
+      d.in_proj_qkv = b.matrix(p + "linear_attn.in_proj_qkv.weight", C, c.hidden);
+      d.in_proj_z = b.matrix(p + "linear_attn.in_proj_z.weight", c.value_dim(), c.hidden);
+      d.in_proj_b = b.matrix(p + "linear_attn.in_proj_b.weight", Hv, c.hidden);
+      d.in_proj_a = b.matrix(p + "linear_attn.in_proj_a.weight", Hv, c.hidden);
+      d.out_proj = b.matrix(p + "linear_attn.out_proj.weight", c.hidden, c.value_dim());
+      const std::vector<int64_t> conv_shape =
+          norm_offset == 0.0f ? std::vector<int64_t>{C, K, 1} : std::vector<int64_t>{C, 1, K};
+      const std::vector<float> conv = Binder::to_floats(b.tensor(p + "linear_attn.conv1d.weight", conv_shape));
+      d.conv.resize(size_t(K * C));
+      for (int64_t ch = 0; ch < C; ++ch)
+        for (int64_t j = 0; j < K; ++j) d.conv[size_t(j * C + ch)] = conv[size_t(ch * K + j)];
+      d.neg_exp_a = b.vector(p + "linear_attn.A_log", Hv);
+      for (float& v : d.neg_exp_a) v = -std::exp(v);
+      d.dt_bias = b.vector(p + "linear_attn.dt_bias", Hv);
+      d.norm = b.vector(p + "linear_attn.norm.weight", c.lin_v_dim);
+    }
+    layers_.push_back(std::move(l));
+  }
+}
+
+State Qwen35::new_state(size_t max_ctx) const {
+  const Qwen35Config& c = config_;
+  StateShape s;
+  for (LayerKind k : c.layers) s.is_attention.push_back(k == LayerKind::FullAttention);
+  s.kv_dim = size_t(c.n_kv_heads * c.head_dim);
+  s.conv_rows = size_t(c.conv_kernel - 1);
+  s.conv_channels = size_t(c.conv_dim());
+  s.recurrent_size = size_t(c.lin_v_heads * c.lin_k_dim * c.lin_v_dim);
+  return State(s, max_ctx);
+}
+
+uint64_t Qwen35::decode_weight_bytes() const {
+  uint64_t total = lm_head_.stored_bytes() + uint64_t(config_.hidden) * dtype_size(embed_.dtype);
+  for (const LayerWeights& l : layers_) {
+    total += l.gate.stored_bytes() + l.up.stored_bytes() + l.down.stored_bytes();
+    if (l.kind == LayerKind::FullAttention) {
+      const AttentionWeights& a = l.attn;
+      total += a.q_proj.stored_bytes() + a.k_proj.stored_bytes() + a.v_proj.stored_bytes() + a.o_proj.stored_bytes();
+    } else {
+      const DeltaNetWeights& d = l.delta;
+      total += d.in_proj_qkv.stored_bytes() + d.in_proj_z.stored_bytes() + d.in_proj_a.stored_bytes() +
+               d.in_proj_b.stored_bytes() + d.out_proj.stored_bytes();
+    }
+  }
+  return total;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forward pass
+
+void Qwen35::forward(std::span<const int32_t> tokens, State& state, std::span<float> logits,
+                     bool all_logits, const ThreadPool& pool) {
+  const size_t n = tokens.size(), V = size_t(config_.vocab), E = size_t(config_.hidden);
+  if (n == 0) fail("no tokens to process");
+  for (int32_t id : tokens)
+    if (id < 0 || id >= config_.vocab) fail("token id {} is out of range (vocabulary of {})", id, config_.vocab);
+  if (state.pos() + n > state.max_ctx())
+    fail("{} tokens at position {} exceed the context length of {}", n, state.pos(), state.max_ctx());
+  MXLM_CHECK(logits.empty() || logits.size() == (all_logits ? n : 1) * V);
+
+  for (size_t b0 = 0; b0 < n; b0 += kMicroBatch) {
+    const size_t nb = std::min(kMicroBatch, n - b0);
+    embed(tokens.subspan(b0, nb));
+    for (size_t i = 0; i < layers_.size(); ++i) layer(i, nb, state, pool);
+    state.advance(nb);
+    if (logits.empty()) continue;
+    float* xn = act_.xn.data();
+    if (all_logits) {
+      kernels::rms_norm(act_.x.data(), final_norm_.data(), nb, E, config_.rms_eps, xn);
+      kernels::matmul(lm_head_, xn, nb, logits.data() + b0 * V, pool);
+    } else if (b0 + nb == n) {
+      kernels::rms_norm(act_.x.data() + (nb - 1) * E, final_norm_.data(), 1, E, config_.rms_eps, xn);
+      kernels::matmul(lm_head_, xn, 1, logits.data(), pool);
+    }
+  }
+}
+
+void Qwen35::embed(std::span<const int32_t> tokens) {
+  const size_t E = size_t(config_.hidden);
+  for (size_t t = 0; t < tokens.size(); ++t)
+    for (size_t i = 0; i < E; ++i)
+      act_.x[t * E + i] = load_float(embed_.data, embed_.dtype, size_t(tokens[t]) * E + i);
+}
+
+// h = x + Mixer(norm(x));  x' = h + MLP(norm(h))
+void Qwen35::layer(size_t i, size_t n, State& state, const ThreadPool& pool) {
+  const LayerWeights& w = layers_[i];
+  const size_t count = n * size_t(config_.hidden);
+  kernels::rms_norm(act_.x.data(), w.input_norm.data(), n, size_t(config_.hidden), config_.rms_eps, act_.xn.data());
+  if (w.kind == LayerKind::FullAttention)
+    attention(w, n, state.layer(i), state.pos(), pool);
+  else
+    delta_net(w, n, state.layer(i), pool);
+  kernels::add_inplace(act_.x.data(), act_.mix.data(), count);
+  kernels::rms_norm(act_.x.data(), w.post_norm.data(), n, size_t(config_.hidden), config_.rms_eps, act_.xn.data());
+  mlp(w, n, pool);
+  kernels::add_inplace(act_.x.data(), act_.mix.data(), count);
+}
+
+// Gated attention: q_proj yields per head [query | gate]; q and k get their own zero-centred
+// RMSNorm and partial RoPE; the attention output is multiplied by sigmoid(gate).
+void Qwen35::attention(const LayerWeights& w, size_t n, LayerState& ls, size_t pos0, const ThreadPool& pool) {
+  const Qwen35Config& c = config_;
+  const size_t H = size_t(c.n_heads), Hkv = size_t(c.n_kv_heads), D = size_t(c.head_dim);
+  const size_t kv_dim = Hkv * D;
+  float* qg = act_.proj.data();  // [n, H, 2D]
+  float* q = act_.q.data();      // [n, H, D]
+  float* gate = act_.gate.data();
+  float* k = ls.k.data() + pos0 * kv_dim;  // this call's rows of the cache
+  float* v = ls.v.data() + pos0 * kv_dim;
+  kernels::matmul(w.attn.q_proj, act_.xn.data(), n, qg, pool);
+  kernels::matmul(w.attn.k_proj, act_.xn.data(), n, k, pool);
+  kernels::matmul(w.attn.v_proj, act_.xn.data(), n, v, pool);
+  for (size_t th = 0; th < n * H; ++th) {
+    std::copy_n(qg + th * 2 * D, D, q + th * D);
+    std::copy_n(qg + th * 2 * D + D, D, gate + th * D);
+  }
+  kernels::rms_norm(q, w.attn.q_norm.data(), n * H, D, c.rms_eps, q);
+  kernels::rms_norm(k, w.attn.k_norm.data(), n * Hkv, D, c.rms_eps, k);
+  rope_.apply(q, n, H, D, pos0);
+  rope_.apply(k, n, Hkv, D, pos0);
+  kernels::causal_attention({H, Hkv, D}, q, n, pos0, ls.k.data(), ls.v.data(), 1.0f / std::sqrt(float(D)),
+                            act_.core.data(), pool);
+  for (size_t i = 0; i < n * H * D; ++i) act_.core[i] *= kernels::sigmoid(gate[i]);
+  kernels::matmul(w.attn.o_proj, act_.core.data(), n, act_.mix.data(), pool);
+}
+
+// Gated DeltaNet: short causal conv + SiLU over [q|k|v], L2-normalised q (scaled 1/√Dk) and k,
+// β = sigmoid(b), g = −exp(A_log)·softplus(a + dt_bias), the delta rule, then a per-head
+// RMSNorm gated by silu(z).
+void Qwen35::delta_net(const LayerWeights& w, size_t n, LayerState& ls, const ThreadPool& pool) {
+  const Qwen35Config& c = config_;
+  const DeltaNetWeights& d = w.delta;
+  const size_t C = size_t(c.conv_dim()), Hk = size_t(c.lin_k_heads), Hv = size_t(c.lin_v_heads);
+  const size_t Dk = size_t(c.lin_k_dim), Dv = size_t(c.lin_v_dim), key_dim = Hk * Dk;
+  float* qkv = act_.proj.data();  // [n, C]
+  float* z = act_.z.data();
+  float* a = act_.a.data();
+  float* b = act_.b.data();
+  kernels::matmul(d.in_proj_qkv, act_.xn.data(), n, qkv, pool);
+  kernels::matmul(d.in_proj_z, act_.xn.data(), n, z, pool);
+  kernels::matmul(d.in_proj_b, act_.xn.data(), n, b, pool);
+  kernels::matmul(d.in_proj_a, act_.xn.data(), n, a, pool);
+  kernels::causal_conv_silu(qkv, n, C, d.conv.data(), size_t(c.conv_kernel), ls.conv.data());
+  for (size_t t = 0; t < n; ++t) {
+    kernels::l2_norm(qkv + t * C, Hk, Dk, 1e-6f, 1.0f / std::sqrt(float(Dk)));
+    kernels::l2_norm(qkv + t * C + key_dim, Hk, Dk, 1e-6f, 1.0f);
+    for (size_t h = 0; h < Hv; ++h) {
+      b[t * Hv + h] = kernels::sigmoid(b[t * Hv + h]);
+      a[t * Hv + h] = d.neg_exp_a[h] * kernels::softplus(a[t * Hv + h] + d.dt_bias[h]);
+    }
+  }
+  const kernels::DeltaRuleShape shape{Hk, Hv, Dk, Dv};
+  const kernels::DeltaRuleInputs in{qkv, qkv + key_dim, C, qkv + 2 * key_dim, C, b, a};
+  if (n == 1)
+    kernels::delta_rule_recurrent(shape, in, n, ls.recurrent.data(), act_.core.data(), pool);
+  else
+    kernels::delta_rule_chunked(shape, in, n, ls.recurrent.data(), act_.core.data(), pool);
+  kernels::gated_rms_norm(act_.core.data(), z, d.norm.data(), n * Hv, Dv, c.rms_eps, act_.core.data());
+  kernels::matmul(d.out_proj, act_.core.data(), n, act_.mix.data(), pool);
+}
+
+void Qwen35::mlp(const LayerWeights& w, size_t n, const ThreadPool& pool) {
+  const size_t I = size_t(config_.intermediate);
+  kernels::matmul(w.gate, act_.xn.data(), n, act_.proj.data(), pool);
+  kernels::matmul(w.up, act_.xn.data(), n, act_.proj2.data(), pool);
+  kernels::swiglu(act_.proj.data(), act_.proj2.data(), n * I, act_.proj.data());
+  kernels::matmul(w.down, act_.proj.data(), n, act_.mix.data(), pool);
+}
+
+}  // namespace mxlm::model

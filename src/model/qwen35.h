@@ -1,0 +1,121 @@
+// Qwen3.5 / Qwen3.6 dense text model (model_type qwen3_5 / qwen3_5_text): Gated DeltaNet and
+// gated full-attention layers, each followed by a SwiGLU MLP. This file owns the architecture:
+// config, the checkpoint's tensor names, the layer loop, and the cache layout.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/thread_pool.h"
+#include "formats/safetensors.h"
+#include "kernels/rope.h"
+#include "model/state.h"
+#include "quant/qtensor.h"
+
+namespace mxlm::model {
+
+enum class LayerKind { LinearAttention, FullAttention };
+
+struct Qwen35Config {
+  int64_t hidden = 0, n_layers = 0, intermediate = 0, vocab = 0;
+  int64_t n_heads = 0, n_kv_heads = 0, head_dim = 0;           // full attention
+  int64_t lin_k_heads = 0, lin_v_heads = 0, lin_k_dim = 0, lin_v_dim = 0, conv_kernel = 0;
+  float rms_eps = 1e-6f;
+  double rope_theta = 1e7;
+  double partial_rotary = 0.25;
+  int64_t max_position = 262144;
+  bool tie_embeddings = false;
+  std::vector<LayerKind> layers;
+  std::vector<int32_t> eos_ids;
+
+  int64_t key_dim() const { return lin_k_heads * lin_k_dim; }
+  int64_t value_dim() const { return lin_v_heads * lin_v_dim; }
+  int64_t conv_dim() const { return 2 * key_dim() + value_dim(); }
+  int64_t rot_dim() const { return int64_t(double(head_dim) * partial_rotary); }
+
+  // Reads config.json's root object; `path` names it in errors.
+  static Qwen35Config from_json(const nlohmann::json& root, const std::string& path);
+};
+
+// Shape comments use the Qwen3.6-27B sizes as an example.
+struct AttentionWeights {
+  QTensor q_proj;  // [H·2D, hidden] = [12288, 5120], per head [query(D) | gate(D)]
+  QTensor k_proj;  // [Hkv·D, hidden] = [1024, 5120]
+  QTensor v_proj;  // [Hkv·D, hidden]
+  QTensor o_proj;  // [hidden, H·D] = [5120, 6144]
+  std::vector<float> q_norm, k_norm;  // [D], offset applied
+};
+
+struct DeltaNetWeights {
+  QTensor in_proj_qkv;  // [2·key_dim + value_dim, hidden] = [10240, 5120]
+  QTensor in_proj_z;    // [value_dim, hidden] = [6144, 5120]
+  QTensor in_proj_b;    // [Hv, hidden] = [48, 5120]
+  QTensor in_proj_a;    // [Hv, hidden]
+  QTensor out_proj;     // [hidden, value_dim] = [5120, 6144]
+  std::vector<float> conv;        // [K, conv_dim], tap-major
+  std::vector<float> neg_exp_a;   // [Hv], −exp(A_log)
+  std::vector<float> dt_bias;     // [Hv]
+  std::vector<float> norm;        // [Dv], plain weight
+};
+
+struct LayerWeights {
+  LayerKind kind;
+  std::vector<float> input_norm, post_norm;  // [hidden], offset applied
+  AttentionWeights attn;
+  DeltaNetWeights delta;
+  QTensor gate, up;  // [intermediate, hidden] = [17408, 5120]
+  QTensor down;      // [hidden, intermediate]
+};
+
+// Scratch for one micro-batch of up to `capacity` tokens, allocated once.
+struct Activations {
+  size_t capacity = 0;
+  std::vector<float> x, xn, mix;   // [n, hidden]
+  std::vector<float> proj, proj2;  // [n, max(q_proj rows, conv_dim, intermediate)]
+  std::vector<float> z, a, b;      // DeltaNet: [n, value_dim], [n, Hv], [n, Hv]
+  std::vector<float> q, gate, core;  // [n, H·D] (attention) / [n, value_dim] (DeltaNet output)
+};
+
+class Qwen35 {
+ public:
+  // Loads config.json and binds every weight as a view into the mmap'd safetensors.
+  explicit Qwen35(const std::string& dir);
+
+  const Qwen35Config& config() const { return config_; }
+  State new_state(size_t max_ctx) const;
+
+  // Runs `tokens` at positions state.pos()… and advances the state. When `logits` is not empty
+  // it receives [rows, vocab]: every position when all_logits, else the last one only.
+  void forward(std::span<const int32_t> tokens, State& state, std::span<float> logits,
+               bool all_logits, const ThreadPool& pool);
+
+  // Bytes of weights one decoded token reads (every matrix once plus one embedding row).
+  uint64_t decode_weight_bytes() const;
+
+  // Tokens per forward micro-batch (prefill longer prompts in pieces of this size).
+  static constexpr size_t kMicroBatch = 256;
+
+ private:
+  void layer(size_t i, size_t n, State& state, const ThreadPool& pool);
+  void attention(const LayerWeights& w, size_t n, LayerState& ls, size_t pos0, const ThreadPool& pool);
+  void delta_net(const LayerWeights& w, size_t n, LayerState& ls, const ThreadPool& pool);
+  void mlp(const LayerWeights& w, size_t n, const ThreadPool& pool);
+  void embed(std::span<const int32_t> tokens);
+  void bind_weights();
+
+  formats::TensorStore store_;
+  Qwen35Config config_;
+  kernels::Rope rope_;
+  TensorView embed_;
+  QTensor lm_head_;
+  std::vector<float> final_norm_;
+  std::vector<LayerWeights> layers_;
+  Activations act_;
+};
+
+}  // namespace mxlm::model

@@ -1,0 +1,62 @@
+#include "sampling/sampler.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+
+namespace mxlm::sampling {
+
+int32_t argmax(std::span<const float> logits) {
+  return int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
+}
+
+Sampler::Sampler(const SamplerConfig& config) : config_(config), rng_(config.seed) {
+  if (!(config.temperature >= 0.0f)) fail("temperature must be >= 0 (got {})", config.temperature);
+  if (!(config.top_p > 0.0f && config.top_p <= 1.0f)) fail("top_p must be in (0, 1] (got {})", config.top_p);
+  if (!(config.min_p >= 0.0f && config.min_p < 1.0f)) fail("min_p must be in [0, 1) (got {})", config.min_p);
+  if (config.top_k < 0) fail("top_k must be >= 0 (got {})", config.top_k);
+}
+
+int32_t Sampler::sample(std::span<const float> logits) {
+  if (config_.temperature == 0.0f) return argmax(logits);
+  candidates_.clear();
+  for (size_t i = 0; i < logits.size(); ++i) candidates_.emplace_back(logits[i], int32_t(i));
+  auto by_logit = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
+  size_t keep = candidates_.size();
+  if (config_.top_k > 0 && size_t(config_.top_k) < keep) {
+    keep = size_t(config_.top_k);
+    std::partial_sort(candidates_.begin(), candidates_.begin() + keep, candidates_.end(), by_logit);
+  } else {
+    std::sort(candidates_.begin(), candidates_.end(), by_logit);
+  }
+  candidates_.resize(keep);
+  // Softmax at the temperature over the survivors, largest first.
+  const float max_logit = candidates_.front().first;
+  double total = 0.0;
+  for (auto& [p, id] : candidates_) {
+    p = std::exp((p - max_logit) / config_.temperature);
+    total += p;
+  }
+  for (auto& c : candidates_) c.first = float(c.first / total);
+  if (config_.min_p > 0.0f) {
+    const float floor = config_.min_p * candidates_.front().first;
+    while (candidates_.size() > 1 && candidates_.back().first < floor) candidates_.pop_back();
+  }
+  if (config_.top_p < 1.0f) {
+    double cumulative = 0.0;
+    size_t n = 0;
+    while (n < candidates_.size() && cumulative < config_.top_p) cumulative += candidates_[n++].first;
+    candidates_.resize(std::max<size_t>(n, 1));
+  }
+  double mass = 0.0;
+  for (const auto& c : candidates_) mass += c.first;
+  double u = std::uniform_real_distribution<double>(0.0, mass)(rng_);
+  for (const auto& [p, id] : candidates_) {
+    u -= p;
+    if (u <= 0.0) return id;
+  }
+  return candidates_.back().second;
+}
+
+}  // namespace mxlm::sampling
