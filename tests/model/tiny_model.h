@@ -1,0 +1,36 @@
+// A synthesized tiny checkpoint shared by the model tests (written once per test process).
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "model/qwen35_synth.h"
+
+namespace mxlm::testing_support {
+
+inline std::string temp_dir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("mxlm-test-" + std::to_string(::getpid()) + "-" + name);
+  std::filesystem::remove_all(dir);
+  return dir.string();
+}
+
+// Tiny preset (8 layers, 2 of them full attention) with a small vocabulary.
+inline const std::string& tiny_model_dir() {
+  static const std::string dir = [] {
+    const std::string d = temp_dir("tiny");
+    model::SynthOptions o;
+    o.preset = "tiny";
+    o.vocab = 512;
+    o.seed = 11;
+    model::synthesize_qwen35(o, d, ThreadPool(2));
+    std::atexit([] { std::filesystem::remove_all(tiny_model_dir()); });
+    return d;
+  }();
+  return dir;
+}
+
+}  // namespace mxlm::testing_support
