@@ -1,0 +1,23 @@
+// `mxlm convert`: a Hugging Face (or MLX) Qwen3.5/3.6 checkpoint in, an MLX-layout checkpoint
+// out, tensor by tensor from the mmap'd source into a temporary directory renamed on success.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "core/dtype.h"
+#include "core/thread_pool.h"
+
+namespace mxlm::convert {
+
+struct ConvertOptions {
+  std::string input;
+  std::string output;
+  std::optional<DType> dtype;  // float type of unquantized tensors; default: as stored
+  bool force = false;          // replace an existing output directory
+};
+
+// Returns the number of tensors written.
+size_t convert_checkpoint(const ConvertOptions& options, const ThreadPool& pool);
+
+}  // namespace mxlm::convert
