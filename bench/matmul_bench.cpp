@@ -8,7 +8,7 @@
 
 #include "core/dtype.h"
 #include "kernels/matmul.h"
-#include "kernels/memory_probe.h"
+#include "kernels/roofline.h"
 
 namespace {
 

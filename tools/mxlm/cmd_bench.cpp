@@ -8,7 +8,7 @@
 #include <random>
 
 #include "command.h"
-#include "kernels/memory_probe.h"
+#include "kernels/roofline.h"
 #include "model/qwen35.h"
 
 namespace mxlm::cli {

@@ -1,4 +1,4 @@
-#include "kernels/memory_probe.h"
+#include "kernels/roofline.h"
 
 #include <algorithm>
 #include <chrono>
@@ -37,6 +37,39 @@ double measure_read_bandwidth(const ThreadPool& pool, size_t bytes, int reps) {
   }
   for (float* p : slices) std::free(p);
   // The sums must look used, or the reads could be optimised away.
+  volatile float keep = sink[0];
+  (void)keep;
+  return best;
+}
+
+float fma_rounds_ref(size_t iters) {
+  float a[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  for (size_t i = 0; i < iters; ++i)
+    for (float& v : a) v = v * 0.999999f + 1e-7f;
+  return a[0] + a[7];
+}
+
+double fma_round_flops(Isa isa) {
+  switch (isa) {
+    case Isa::Avx512: return 12 * 16 * 2;
+    case Isa::Avx2: return 12 * 8 * 2;
+    case Isa::Scalar: return 8 * 2;
+  }
+  return 0;
+}
+
+double measure_fma_peak(const ThreadPool& pool, int reps) {
+  const Isa isa = active_isa();
+  auto fn = isa == Isa::Avx512 ? &fma_rounds_avx512 : isa == Isa::Avx2 ? &fma_rounds_avx2 : &fma_rounds_ref;
+  const size_t iters = 20'000'000;
+  std::vector<float> sink(static_cast<size_t>(pool.size()), 0.0f);
+  double best = 0.0;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    pool.parallel_for(size_t(pool.size()), [&](size_t w, int) { sink[w] += fn(iters); });
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, fma_round_flops(isa) * double(iters) * pool.size() / s / 1e9);
+  }
   volatile float keep = sink[0];
   (void)keep;
   return best;

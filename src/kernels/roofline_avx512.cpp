@@ -1,6 +1,6 @@
 #include <immintrin.h>
 
-#include "kernels/memory_probe.h"
+#include "kernels/roofline.h"
 
 namespace mxlm::kernels {
 
@@ -19,6 +19,20 @@ float read_sum_avx512(const float* p, size_t n) {
   a0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
                      _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
   return _mm512_reduce_add_ps(a0);
+}
+
+// Twelve independent chains: enough to cover the FMA latency on both ports.
+float fma_rounds_avx512(size_t iters) {
+  const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+  __m512 a[12];
+  for (int j = 0; j < 12; ++j) a[j] = _mm512_set1_ps(float(j));
+  for (size_t i = 0; i < iters; ++i)
+    for (int j = 0; j < 12; ++j) a[j] = _mm512_fmadd_ps(a[j], m, c);
+  __m512 s = a[0];
+  for (int j = 1; j < 12; ++j) s = _mm512_add_ps(s, a[j]);
+  float out[16];
+  _mm512_storeu_ps(out, s);
+  return out[0];
 }
 
 }  // namespace mxlm::kernels

@@ -1,0 +1,33 @@
+// Roofline probes, run in the same process as the measurement they put in proportion.
+// Read bandwidth (the decode roofline): every worker streams its own slice of a buffer far
+// larger than the last-level cache, with several independent accumulators and no horizontal
+// reduction inside the loop. FMA peak (the prefill roofline): independent fp32 FMA chains held
+// in registers on every worker.
+#pragma once
+
+#include <cstddef>
+
+#include "core/cpu_features.h"
+#include "core/thread_pool.h"
+
+namespace mxlm::kernels {
+
+// Best-of-`reps` read bandwidth in GB/s (1e9 bytes/s) over a buffer of `bytes`.
+double measure_read_bandwidth(const ThreadPool& pool, size_t bytes = size_t(1) << 30, int reps = 5);
+
+// Best-of-`reps` fp32 FMA throughput in GFLOP/s (an FMA counts as two operations).
+double measure_fma_peak(const ThreadPool& pool, int reps = 5);
+
+// Runs `iters` rounds of independent FMA chains; returns a value that depends on all of them.
+// Per ISA: flops per round are fma_round_flops(isa).
+float fma_rounds_ref(size_t iters);
+float fma_rounds_avx2(size_t iters);
+float fma_rounds_avx512(size_t iters);
+double fma_round_flops(Isa isa);
+
+// Sums n floats (n a multiple of 128); per-ISA versions of the probe's inner loop.
+float read_sum_ref(const float* p, size_t n);
+float read_sum_avx2(const float* p, size_t n);
+float read_sum_avx512(const float* p, size_t n);
+
+}  // namespace mxlm::kernels
