@@ -1,9 +1,10 @@
-// AVX-512 kernels for float weights: each 16-wide block of weights is widened to fp32 once
-// and multiplied into a 4-row × up-to-4-token tile of accumulators.
+// AVX-512 kernels for float weights. Decode (few tokens): each 16-wide block of weights is
+// widened to fp32 once and multiplied into a 4-row × up-to-4-token tile of accumulators.
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "kernels/matmul.h"
 
@@ -56,19 +57,125 @@ inline void tokens(const typename L::Elem* w, const float* x, size_t n, float* y
 }
 
 template <class L>
-void rows_kernel(const QTensor& qw, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1) {
+void matvec_rows(const QTensor& qw, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1) {
   const auto* w = static_cast<const typename L::Elem*>(qw.weight);
   const size_t cols = size_t(qw.cols), rows = size_t(qw.rows);
-  // Tokens are taken in tiles so their activations stay in cache while the rows stream by.
-  constexpr size_t kTokenTile = 32;
-  for (size_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
-    const size_t nt = std::min(kTokenTile, n_tokens - t0);
-    const float* xt = x + t0 * cols;
-    float* yt = y + t0 * rows;
-    size_t r = r0;
-    for (; r + 4 <= r1; r += 4) tokens<L, 4>(w + r * cols, xt, nt, yt + r, cols, rows);
-    for (; r < r1; ++r) tokens<L, 1>(w + r * cols, xt, nt, yt + r, cols, rows);
+  size_t r = r0;
+  for (; r + 4 <= r1; r += 4) tokens<L, 4>(w + r * cols, x, n_tokens, y + r, cols, rows);
+  for (; r < r1; ++r) tokens<L, 1>(w + r * cols, x, n_tokens, y + r, cols, rows);
+}
+
+// Prefill: a register-blocked product in the manner of BLAS kernels. A panel of 32 weight rows ×
+// kDepth inputs is widened to fp32 once, stored depth-major, and reused by every group of up to
+// 6 tokens: each step loads two panel vectors, broadcasts one input per token and issues 12
+// FMAs into a 6×32 tile of outputs that stays in registers for the whole panel depth.
+constexpr size_t kPanelRows = 32, kDepth = 256, kTokenGroup = 6;
+
+// In-register transpose of a 16×16 fp32 block.
+inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
   }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+    r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+    r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+  }
+  for (int i = 0; i < 4; ++i) {
+    t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+    t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+    t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+    t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+    r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
+    r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xdd);
+  }
+}
+
+// Widens and transposes rows [0, n_rows) × inputs [k0, k0+depth) into panel[k][row]; rows past
+// n_rows and inputs past depth are zero.
+template <class L>
+void pack_panel(const typename L::Elem* w, size_t cols, size_t n_rows, size_t k0, size_t depth, float* panel) {
+  for (size_t half = 0; half < kPanelRows; half += 16)
+    for (size_t k = 0; k < depth; k += 16) {
+      const __mmask16 m = depth - k >= 16 ? __mmask16(0xffff) : __mmask16((1u << (depth - k)) - 1);
+      __m512 r[16];
+      for (size_t i = 0; i < 16; ++i)
+        r[i] = half + i < n_rows ? L::load(w + (half + i) * cols + k0 + k, m) : _mm512_setzero_ps();
+      transpose16(r);
+      for (size_t j = 0; j < 16 && k + j < depth; ++j) _mm512_storeu_ps(panel + (k + j) * kPanelRows + half, r[j]);
+    }
+}
+
+template <int TB>
+inline void micro_tile(const float* panel, size_t depth, const float* x, size_t cols, float* y, size_t rows,
+                       __mmask16 m0, __mmask16 m1, bool first) {
+  __m512 acc[TB][2];
+  for (int t = 0; t < TB; ++t) acc[t][0] = acc[t][1] = _mm512_setzero_ps();
+  for (size_t k = 0; k < depth; ++k) {
+    const __m512 w0 = _mm512_loadu_ps(panel + k * kPanelRows), w1 = _mm512_loadu_ps(panel + k * kPanelRows + 16);
+    for (int t = 0; t < TB; ++t) {
+      const __m512 xb = _mm512_set1_ps(x[t * cols + k]);
+      acc[t][0] = _mm512_fmadd_ps(w0, xb, acc[t][0]);
+      acc[t][1] = _mm512_fmadd_ps(w1, xb, acc[t][1]);
+    }
+  }
+  for (int t = 0; t < TB; ++t) {
+    float* yt = y + t * rows;
+    if (!first) {
+      acc[t][0] = _mm512_add_ps(acc[t][0], _mm512_maskz_loadu_ps(m0, yt));
+      acc[t][1] = _mm512_add_ps(acc[t][1], _mm512_maskz_loadu_ps(m1, yt + 16));
+    }
+    _mm512_mask_storeu_ps(yt, m0, acc[t][0]);
+    _mm512_mask_storeu_ps(yt + 16, m1, acc[t][1]);
+  }
+}
+
+template <class L>
+void gemm_rows(const QTensor& qw, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1) {
+  const auto* w = static_cast<const typename L::Elem*>(qw.weight);
+  const size_t cols = size_t(qw.cols), rows = size_t(qw.rows);
+  thread_local std::vector<float> panel;
+  panel.resize(kPanelRows * kDepth);
+  for (size_t k0 = 0; k0 < cols; k0 += kDepth) {
+    const size_t depth = std::min(kDepth, cols - k0);
+    for (size_t r = r0; r < r1; r += kPanelRows) {
+      const size_t n_rows = std::min(kPanelRows, r1 - r);
+      pack_panel<L>(w + r * cols, cols, n_rows, k0, depth, panel.data());
+      const __mmask16 m0 = n_rows >= 16 ? __mmask16(0xffff) : __mmask16((1u << n_rows) - 1);
+      const __mmask16 m1 = n_rows >= 32 ? __mmask16(0xffff) : n_rows <= 16 ? __mmask16(0) : __mmask16((1u << (n_rows - 16)) - 1);
+      const bool first = k0 == 0;
+      for (size_t t = 0; t < n_tokens; t += kTokenGroup) {
+        const float* xt = x + t * cols + k0;
+        float* yt = y + t * rows + r;
+        switch (std::min(kTokenGroup, n_tokens - t)) {
+          case 6: micro_tile<6>(panel.data(), depth, xt, cols, yt, rows, m0, m1, first); break;
+          case 5: micro_tile<5>(panel.data(), depth, xt, cols, yt, rows, m0, m1, first); break;
+          case 4: micro_tile<4>(panel.data(), depth, xt, cols, yt, rows, m0, m1, first); break;
+          case 3: micro_tile<3>(panel.data(), depth, xt, cols, yt, rows, m0, m1, first); break;
+          case 2: micro_tile<2>(panel.data(), depth, xt, cols, yt, rows, m0, m1, first); break;
+          case 1: micro_tile<1>(panel.data(), depth, xt, cols, yt, rows, m0, m1, first); break;
+        }
+      }
+    }
+  }
+}
+
+// Few tokens are bound by reading the weights once; many are bound by arithmetic.
+constexpr size_t kGemmMinTokens = 8;
+
+template <class L>
+void rows_kernel(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1) {
+  if (n_tokens >= kGemmMinTokens)
+    gemm_rows<L>(w, x, n_tokens, y, r0, r1);
+  else
+    matvec_rows<L>(w, x, n_tokens, y, r0, r1);
 }
 
 }  // namespace

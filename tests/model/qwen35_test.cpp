@@ -55,7 +55,9 @@ TEST(Qwen35, PromptAtOnceEqualsTokenByTokenAndSplitPrefill) {
   const auto whole = logits_in_pieces(m, tokens, {150});
   const auto split = logits_in_pieces(m, tokens, {70, 80});
   const auto stepped = logits_in_pieces(m, tokens, std::vector<size_t>(150, 1));
-  const double tol = 1e-4 * stddev(whole) + 1e-5;
+  // Summation order differs between the prefill and decode kernels; fp32 rounding amplified
+  // through the layers stays far below the bf16 level (~1e-2 of the std).
+  const double tol = 1e-3 * stddev(whole);
   EXPECT_GT(stddev(whole), 0.1);
   EXPECT_LE(max_abs_diff(whole, split), tol);
   EXPECT_LE(max_abs_diff(whole, stepped), tol);
