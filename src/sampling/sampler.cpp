@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unordered_map>
 
 #include "core/error.h"
 
@@ -16,9 +17,25 @@ Sampler::Sampler(const SamplerConfig& config) : config_(config), rng_(config.see
   if (!(config.top_p > 0.0f && config.top_p <= 1.0f)) fail("top_p must be in (0, 1] (got {})", config.top_p);
   if (!(config.min_p >= 0.0f && config.min_p < 1.0f)) fail("min_p must be in [0, 1) (got {})", config.min_p);
   if (config.top_k < 0) fail("top_k must be >= 0 (got {})", config.top_k);
+  if (!(config.repetition_penalty > 0.0f)) fail("repetition_penalty must be > 0 (got {})", config.repetition_penalty);
 }
 
-int32_t Sampler::sample(std::span<const float> logits) {
+int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
+  const bool penalize = config_.repetition_penalty != 1.0f || config_.presence_penalty != 0.0f ||
+                        config_.frequency_penalty != 0.0f;
+  if (penalize && !history.empty()) {
+    penalized_.assign(logits.begin(), logits.end());
+    const size_t window = std::min(history.size(), size_t(std::max(config_.penalty_window, 0)));
+    std::unordered_map<int32_t, int> counts;
+    for (int32_t id : history.last(window))
+      if (id >= 0 && size_t(id) < logits.size()) ++counts[id];
+    for (const auto& [id, count] : counts) {
+      float& l = penalized_[size_t(id)];
+      l = l > 0.0f ? l / config_.repetition_penalty : l * config_.repetition_penalty;
+      l -= config_.presence_penalty + config_.frequency_penalty * float(count);
+    }
+    logits = penalized_;
+  }
   if (config_.temperature == 0.0f) return argmax(logits);
   candidates_.clear();
   for (size_t i = 0; i < logits.size(); ++i) candidates_.emplace_back(logits[i], int32_t(i));

@@ -1,5 +1,6 @@
-// Choosing the next token from logits: greedy at temperature 0, otherwise temperature, top-k,
-// top-p and min-p filtering followed by a draw from a seeded generator.
+// Choosing the next token from logits: penalties on recent tokens, then greedy at temperature 0,
+// otherwise temperature, top-k, top-p and min-p filtering followed by a draw from a seeded
+// generator.
 #pragma once
 
 #include <cstdint>
@@ -14,18 +15,27 @@ struct SamplerConfig {
   int top_k = 0;             // 0 = off
   float top_p = 1.0f;        // 1 = off
   float min_p = 0.0f;        // 0 = off
+  // Penalties on tokens seen in the last `penalty_window` tokens (llama.cpp semantics):
+  // repetition divides a positive logit (multiplies a negative one) by the factor; presence
+  // subtracts a constant once; frequency subtracts per occurrence.
+  float repetition_penalty = 1.0f;
+  float presence_penalty = 0.0f;
+  float frequency_penalty = 0.0f;
+  int penalty_window = 64;
   uint64_t seed = 0;
 };
 
 class Sampler {
  public:
   explicit Sampler(const SamplerConfig& config);
-  int32_t sample(std::span<const float> logits);
+  // `history`: the tokens so far (prompt and generated); only its tail is used for penalties.
+  int32_t sample(std::span<const float> logits, std::span<const int32_t> history = {});
 
  private:
   SamplerConfig config_;
   std::mt19937_64 rng_;
   std::vector<std::pair<float, int32_t>> candidates_;
+  std::vector<float> penalized_;
 };
 
 // Index of the largest logit (the lowest index on ties).
