@@ -1,0 +1,60 @@
+// What a chat turn is asked to do and what it reports: shared by the Session API, the CLI chat
+// and the OpenAI-compatible server.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sampling/sampler.h"
+#include "session/output_parser.h"
+
+namespace mxlm::session {
+
+struct ChatConfig {
+  int max_new_tokens = -1;  // -1: until the context is full
+  sampling::SamplerConfig sampler;
+  std::vector<std::string> stop;    // stop strings (not included in the output)
+  nlohmann::json tools = nullptr;   // OpenAI tool list, rendered by the chat template
+  std::string tool_choice = "auto"; // auto, none, required, or a function name
+  // Thinking: reasoning_effort none/low turns it off, medium/high on; enable_thinking, when
+  // set, wins. preserve_thinking keeps earlier turns' reasoning in the prompt (Qwen3.6).
+  std::string reasoning_effort;
+  std::optional<bool> enable_thinking;
+  bool preserve_thinking = false;
+  int thinking_budget = -1;  // tokens of reasoning before </think> is forced; -1 = unlimited
+  nlohmann::json template_kwargs = nlohmann::json::object();  // extra chat-template variables
+  bool logprobs = false;
+  int top_logprobs = 0;
+};
+
+struct StreamEvent {
+  std::string text;
+  bool is_reasoning = false;
+  std::vector<ToolCall> tool_calls;  // calls completed at this point
+};
+
+struct TokenLogprob {
+  std::string token;
+  float logprob = 0.0f;
+  std::vector<std::pair<std::string, float>> top;
+};
+
+struct ChatResult {
+  std::string finish_reason;  // stop, length, tool_calls, cancelled
+  std::vector<ToolCall> tool_calls;
+  std::string reasoning;
+  std::string text;
+  size_t prompt_tokens = 0;
+  size_t cached_tokens = 0;
+  size_t completion_tokens = 0;
+  size_t reasoning_tokens = 0;
+  double prefill_tok_s = 0.0;
+  double decode_tok_s = 0.0;
+  std::vector<TokenLogprob> logprobs;
+};
+
+}  // namespace mxlm::session
