@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <chrono>
 #include <exception>
@@ -183,8 +184,15 @@ PullResult pull_online(const std::string& repo_id, const PullOptions& options, c
     if (matches_globs(f.path, options.include)) files.push_back(std::move(f));
   if (files.empty() && !options.include.empty())
     fail("{}: no file matches --include {}", repo_id, fmt::join(options.include, " "));
-  for (auto& f : files)
+  for (auto& f : files) {
     if (f.etag().empty()) client.fill_file_metadata(repo_id, info.commit, f);
+    // The etag names a file in blobs/; one that is not a plain name could point anywhere.
+    const std::string& etag = f.etag();
+    const bool plain = etag != "." && etag != ".." && std::all_of(etag.begin(), etag.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+    });
+    if (!plain) fail("{}: the hub gave '{}' as the etag of '{}', which cannot name a cache file", repo_id, etag, f.path);
+  }
 
   const HubCache cache(settings.cache_dir);
   std::unique_ptr<FileStore> store;
