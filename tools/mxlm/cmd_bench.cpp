@@ -9,6 +9,7 @@
 
 #include "command.h"
 #include "kernels/roofline.h"
+#include "hub/model_path.h"
 #include "model/qwen35.h"
 
 namespace mxlm::cli {
@@ -28,7 +29,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 void bench(const BenchArgs& a) {
   const ThreadPool pool(a.threads);
-  model::Qwen35 m(a.model);
+  model::Qwen35 m(hub::resolve_model_path(a.model));
   const size_t V = size_t(m.config().vocab);
   std::mt19937 rng(1);
   std::vector<int32_t> prompt(a.prompt);
@@ -84,7 +85,7 @@ void bench(const BenchArgs& a) {
 
 void setup(CLI::App& app) {
   auto a = std::make_shared<BenchArgs>();
-  app.add_option("-m,--model", a->model, "Model directory")->required();
+  app.add_option("-m,--model", a->model, "Model directory or hub id ORG/NAME")->required();
   app.add_option("-p,--prompt", a->prompt, "Prompt tokens for the prefill measurement")->check(CLI::PositiveNumber);
   app.add_option("-n,--generate", a->generate, "Tokens to decode")->check(CLI::PositiveNumber);
   app.add_flag("--json", a->json, "Print one JSON object");

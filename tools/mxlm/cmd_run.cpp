@@ -7,6 +7,7 @@
 #include "command.h"
 #include "core/error.h"
 #include "formats/npy.h"
+#include "hub/model_path.h"
 #include "model/qwen35.h"
 #include "sampling/sampler.h"
 
@@ -48,7 +49,7 @@ void run(const RunArgs& a) {
   if (!a.prompt.empty()) fail("--prompt needs a tokenizer, which this build does not have yet; use --tokens");
   const std::vector<int32_t> prompt = parse_ids(a.tokens);
   const ThreadPool pool(a.threads);
-  model::Qwen35 model(a.model);
+  model::Qwen35 model(hub::resolve_model_path(a.model));
   const size_t V = size_t(model.config().vocab);
   model::State state = model.new_state(std::max(a.ctx, prompt.size() + size_t(a.n_generate)));
   const bool all = !a.dump_logits.empty();
@@ -79,7 +80,7 @@ void run(const RunArgs& a) {
 
 void setup(CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
-  app.add_option("-m,--model", a->model, "Model directory")->required();
+  app.add_option("-m,--model", a->model, "Model directory or hub id ORG/NAME")->required();
   auto* prompt = app.add_option("--prompt", a->prompt, "Prompt text");
   auto* tokens = app.add_option("--tokens", a->tokens, "Prompt as token ids: 1,2,3");
   prompt->excludes(tokens);
