@@ -20,16 +20,18 @@ inline std::string temp_dir(const std::string& name) {
 
 // Tiny preset (8 layers, 2 of them full attention) with a small vocabulary.
 inline const std::string& tiny_model_dir() {
-  static const std::string dir = [] {
+  // Never destroyed, so the exit handler that removes the directory can still read its name.
+  static const std::string& dir = *new std::string([] {
     const std::string d = temp_dir("tiny");
     model::SynthOptions o;
     o.preset = "tiny";
     o.vocab = 512;
     o.seed = 11;
     model::synthesize_qwen35(o, d, ThreadPool(2));
-    std::atexit([] { std::filesystem::remove_all(tiny_model_dir()); });
     return d;
-  }();
+  }());
+  static const bool cleanup = [] { return std::atexit([] { std::filesystem::remove_all(dir); }) == 0; }();
+  (void)cleanup;
   return dir;
 }
 
