@@ -1,0 +1,34 @@
+#include "quant/fp4.h"
+
+#include <cmath>
+
+namespace mxlm::quant {
+namespace {
+
+constexpr float kE2m1[8] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};
+
+}  // namespace
+
+float e2m1_to_float(uint8_t code) {
+  const float v = kE2m1[code & 7];
+  return code & 8 ? -v : v;
+}
+
+uint8_t e2m1_from_float(float x) {
+  const uint8_t sign = std::signbit(x) ? 8 : 0;
+  const float a = std::fabs(x);
+  // The thresholds are the midpoints between neighbouring values; at a midpoint the even code
+  // wins, so the comparison is strict (>) below an even code and inclusive (>=) below an odd one.
+  uint8_t m;
+  if (a > 5.0f) m = 7;
+  else if (a >= 3.5f) m = 6;
+  else if (a > 2.5f) m = 5;
+  else if (a >= 1.75f) m = 4;
+  else if (a > 1.25f) m = 3;
+  else if (a >= 0.75f) m = 2;
+  else if (a > 0.25f) m = 1;
+  else m = 0;
+  return uint8_t(m | sign);
+}
+
+}  // namespace mxlm::quant
