@@ -10,6 +10,8 @@
 #include "kernels/delta_rule.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "model/weight_binder.h"
+#include "quant/quantize.h"
 
 namespace mxlm::model {
 using nlohmann::json;
@@ -123,53 +125,15 @@ TensorNames detect_names(const formats::TensorStore& store) {
   fail("{}: no embed_tokens.weight under model.language_model., language_model.model. or model.", store.dir());
 }
 
-class Binder {
- public:
-  Binder(const formats::TensorStore& store, std::string prefix) : store_(store), prefix_(std::move(prefix)) {}
-
-  TensorView tensor(const std::string& name, std::vector<int64_t> shape) const {
-    const TensorView v = store_.get(prefix_ + name);
-    if (v.shape != shape)
-      fail("{}: tensor '{}' has shape {}, expected {}", store_.dir(), v.name, shape_str(v.shape), shape_str(shape));
-    if (v.dtype != DType::F32 && v.dtype != DType::F16 && v.dtype != DType::BF16)
-      fail("{}: tensor '{}' has dtype {}, expected BF16, F16 or F32", store_.dir(), v.name, dtype_name(v.dtype));
-    return v;
-  }
-
-  QTensor matrix(const std::string& name, int64_t rows, int64_t cols) const {
-    const TensorView v = tensor(name, {rows, cols});
-    QTensor q;
-    q.dtype = v.dtype;
-    q.rows = rows;
-    q.cols = cols;
-    q.weight = v.data;
-    return q;
-  }
-
-  std::vector<float> vector(const std::string& name, int64_t size, float offset = 0.0f) const {
-    return to_floats(tensor(name, {size}), offset);
-  }
-
-  static std::vector<float> to_floats(const TensorView& v, float offset = 0.0f) {
-    std::vector<float> out(size_t(v.numel()));
-    for (size_t i = 0; i < out.size(); ++i) out[i] = load_float(v.data, v.dtype, i) + offset;
-    return out;
-  }
-
-  const formats::TensorStore& store() const { return store_; }
-
- private:
-  const formats::TensorStore& store_;
-  std::string prefix_;
-};
-
 }  // namespace
 
-Qwen35::Qwen35(const std::string& dir)
+Qwen35::Qwen35(const std::string& dir) : Qwen35(dir, formats::read_json_file(dir + "/config.json")) {}
+
+Qwen35::Qwen35(const std::string& dir, const nlohmann::json& config)
     : store_(dir),
-      config_(Qwen35Config::from_json(formats::read_json_file(dir + "/config.json"), dir + "/config.json")),
+      config_(Qwen35Config::from_json(config, dir + "/config.json")),
       rope_(size_t(config_.rot_dim()), config_.rope_theta) {
-  bind_weights();
+  bind_weights(QuantizationConfig::from_json(config, dir + "/config.json"));
   const Qwen35Config& c = config_;
   const size_t cap = kMicroBatch;
   const size_t wide = size_t(std::max({c.n_heads * 2 * c.head_dim, c.conv_dim(), c.intermediate}));
@@ -188,10 +152,10 @@ Qwen35::Qwen35(const std::string& dir)
   act_.core.resize(cap * mid);
 }
 
-void Qwen35::bind_weights() {
+void Qwen35::bind_weights(const QuantizationConfig& quantization) {
   const Qwen35Config& c = config_;
   const TensorNames names = detect_names(store_);
-  const Binder b(store_, names.prefix);
+  const WeightBinder b(store_, quantization, names.prefix);
   const int64_t H = c.n_heads, Hkv = c.n_kv_heads, D = c.head_dim, K = c.conv_kernel;
 
   // Find the layout from the first DeltaNet conv weight.
@@ -203,14 +167,9 @@ void Qwen35::bind_weights() {
       break;
     }
 
-  embed_ = b.tensor("embed_tokens.weight", {c.vocab, c.hidden});
+  embed_ = b.matrix("embed_tokens.weight", c.vocab, c.hidden);
   final_norm_ = b.vector("norm.weight", c.hidden, norm_offset);
-  if (c.tie_embeddings) {
-    lm_head_ = b.matrix("embed_tokens.weight", c.vocab, c.hidden);
-  } else {
-    const Binder top(store_, "");
-    lm_head_ = top.matrix(names.lm_head, c.vocab, c.hidden);
-  }
+  lm_head_ = c.tie_embeddings ? embed_ : b.with_prefix("").matrix(names.lm_head, c.vocab, c.hidden);
 
   for (int64_t i = 0; i < c.n_layers; ++i) {
     const std::string p = fmt::format("layers.{}.", i);
@@ -239,7 +198,7 @@ void Qwen35::bind_weights() {
       d.out_proj = b.matrix(p + "linear_attn.out_proj.weight", c.hidden, c.value_dim());
       const std::vector<int64_t> conv_shape =
           norm_offset == 0.0f ? std::vector<int64_t>{C, K, 1} : std::vector<int64_t>{C, 1, K};
-      const std::vector<float> conv = Binder::to_floats(b.tensor(p + "linear_attn.conv1d.weight", conv_shape));
+      const std::vector<float> conv = WeightBinder::to_floats(b.tensor(p + "linear_attn.conv1d.weight", conv_shape));
       d.conv.resize(size_t(K * C));
       for (int64_t ch = 0; ch < C; ++ch)
         for (int64_t j = 0; j < K; ++j) d.conv[size_t(j * C + ch)] = conv[size_t(ch * K + j)];
@@ -264,7 +223,7 @@ State Qwen35::new_state(size_t max_ctx) const {
 }
 
 uint64_t Qwen35::decode_weight_bytes() const {
-  uint64_t total = lm_head_.stored_bytes() + uint64_t(config_.hidden) * dtype_size(embed_.dtype);
+  uint64_t total = lm_head_.stored_bytes() + embed_.stored_bytes() / uint64_t(config_.vocab);
   for (const LayerWeights& l : layers_) {
     total += l.gate.stored_bytes() + l.up.stored_bytes() + l.down.stored_bytes();
     if (l.kind == LayerKind::FullAttention) {
@@ -312,8 +271,7 @@ void Qwen35::forward(std::span<const int32_t> tokens, State& state, std::span<fl
 void Qwen35::embed(std::span<const int32_t> tokens) {
   const size_t E = size_t(config_.hidden);
   for (size_t t = 0; t < tokens.size(); ++t)
-    for (size_t i = 0; i < E; ++i)
-      act_.x[t * E + i] = load_float(embed_.data, embed_.dtype, size_t(tokens[t]) * E + i);
+    quant::dequantize_rows(embed_, tokens[t], tokens[t] + 1, act_.x.data() + t * E);
 }
 
 // h = x + Mixer(norm(x));  x' = h + MLP(norm(h))

@@ -20,6 +20,7 @@
 namespace mxlm::model {
 
 enum class LayerKind { LinearAttention, FullAttention };
+struct QuantizationConfig;
 
 struct Qwen35Config {
   int64_t hidden = 0, n_layers = 0, intermediate = 0, vocab = 0;
@@ -85,6 +86,7 @@ class Qwen35 {
  public:
   // Loads config.json and binds every weight as a view into the mmap'd safetensors.
   explicit Qwen35(const std::string& dir);
+  Qwen35(const std::string& dir, const nlohmann::json& config);
 
   const Qwen35Config& config() const { return config_; }
   State new_state(size_t max_ctx) const;
@@ -106,12 +108,12 @@ class Qwen35 {
   void delta_net(const LayerWeights& w, size_t n, LayerState& ls, const ThreadPool& pool);
   void mlp(const LayerWeights& w, size_t n, const ThreadPool& pool);
   void embed(std::span<const int32_t> tokens);
-  void bind_weights();
+  void bind_weights(const QuantizationConfig& quantization);
 
   formats::TensorStore store_;
   Qwen35Config config_;
   kernels::Rope rope_;
-  TensorView embed_;
+  QTensor embed_;  // [vocab, hidden]
   QTensor lm_head_;
   std::vector<float> final_norm_;
   std::vector<LayerWeights> layers_;
