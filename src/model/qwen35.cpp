@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "core/error.h"
 #include "formats/json_file.h"
@@ -127,7 +128,16 @@ TensorNames detect_names(const formats::TensorStore& store) {
 
 }  // namespace
 
-Qwen35::Qwen35(const std::string& dir) : Qwen35(dir, formats::read_json_file(dir + "/config.json")) {}
+namespace {
+
+nlohmann::json read_config(const std::string& dir) {
+  if (!std::filesystem::is_directory(dir)) fail("model directory {} does not exist", dir);
+  return formats::read_json_file(dir + "/config.json");
+}
+
+}  // namespace
+
+Qwen35::Qwen35(const std::string& dir) : Qwen35(dir, read_config(dir)) {}
 
 Qwen35::Qwen35(const std::string& dir, const nlohmann::json& config)
     : store_(dir),
