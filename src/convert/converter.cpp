@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "convert/mlx_layout.h"
+#include "convert/quantized_writer.h"
 #include "core/error.h"
 #include "formats/json_file.h"
 #include "formats/safetensors.h"
@@ -50,6 +51,11 @@ void store_float(float v, DType t, uint8_t* out, size_t i) {
   }
 }
 
+// Linear and embedding weights: the matrices quantization applies to.
+bool is_matrix_weight(const std::string& name, const std::vector<int64_t>& shape) {
+  return shape.size() == 2 && name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
+}
+
 }  // namespace
 
 size_t convert_checkpoint(const ConvertOptions& o, const ThreadPool& pool) {
@@ -61,6 +67,9 @@ size_t convert_checkpoint(const ConvertOptions& o, const ThreadPool& pool) {
   const bool raw = is_raw_hf(store);
 
   formats::SafetensorsWriter writer;
+  json quantization = json::object();
+  if (o.quantize)
+    quantization = {{"group_size", o.spec.group}, {"bits", o.spec.bits}, {"mode", quant_mode_name(o.spec.mode)}};
   size_t written = 0;
   for (const std::string& name : store.names()) {
     const TensorView src = store.get(name);
@@ -71,6 +80,15 @@ size_t convert_checkpoint(const ConvertOptions& o, const ThreadPool& pool) {
     const DType out_type = keeps_f32(name) ? DType::F32 : o.dtype.value_or(src.dtype);
     const float offset = raw && is_zero_centred_norm(name) ? 1.0f : 0.0f;
     const std::vector<int64_t> shape = raw ? mlx_tensor_shape(name, src.shape) : src.shape;
+    if (o.quantize && is_matrix_weight(*out_name, shape)) {
+      const std::string module = out_name->substr(0, out_name->size() - 7);
+      if (shape[1] % o.spec.group == 0) {
+        add_quantized_module(writer, module, src, o.spec, out_type, pool);
+        ++written;
+        continue;
+      }
+      quantization[module] = false;
+    }
     writer.add(*out_name, out_type, shape, [src, out_type, offset, &pool](uint8_t* out, size_t) {
       pool.parallel_ranges(size_t(src.numel()), 4096, [&](size_t b, size_t e, int) {
         for (size_t i = b; i < e; ++i) store_float(load_float(src.data, src.dtype, i) + offset, out_type, out, i);
@@ -86,6 +104,7 @@ size_t convert_checkpoint(const ConvertOptions& o, const ThreadPool& pool) {
   try {
     writer.write(tmp.string());
     json out_config = config;
+    if (o.quantize) out_config["quantization"] = out_config["quantization_config"] = quantization;
     if (o.dtype) {
       const char* name = *o.dtype == DType::F32 ? "float32" : *o.dtype == DType::F16 ? "float16" : "bfloat16";
       out_config["torch_dtype"] = name;

@@ -7,6 +7,7 @@
 
 #include "core/dtype.h"
 #include "core/thread_pool.h"
+#include "quant/qtensor.h"
 
 namespace mxlm::convert {
 
@@ -15,6 +16,9 @@ struct ConvertOptions {
   std::string output;
   std::optional<DType> dtype;  // float type of unquantized tensors; default: as stored
   bool force = false;          // replace an existing output directory
+  // Quantize every linear layer and the embedding whose input size is a multiple of the group.
+  bool quantize = false;
+  QuantSpec spec{QuantMode::Affine, 4, 64};
 };
 
 // Returns the number of tensors written.

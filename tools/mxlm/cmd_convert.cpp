@@ -12,6 +12,9 @@ namespace {
 struct ConvertArgs {
   convert::ConvertOptions options;
   std::string dtype;
+  std::string mode = "affine";
+  int bits = 0;
+  int group = 0;
   int threads = 0;
 };
 
@@ -21,12 +24,20 @@ void setup(CLI::App& app) {
   app.add_option("-o,--output", a->options.output, "Output directory")->required();
   app.add_option("-d,--dtype", a->dtype, "Float type of unquantized tensors")->check(CLI::IsMember({"bf16", "f16", "f32"}));
   app.add_flag("--force", a->options.force, "Replace an existing output directory");
+  app.add_flag("-q,--quantize", a->options.quantize, "Quantize linear layers and the embedding");
+  app.add_option("--q-mode", a->mode, "Quantization format")->check(CLI::IsMember({"affine", "mxfp4", "nvfp4", "mxfp8"}));
+  app.add_option("--q-bits", a->bits, "Bits per weight (affine: 2, 3, 4, 5, 6, 8)");
+  app.add_option("--q-group-size", a->group, "Weights per scale (affine: 32, 64, 128)");
   add_threads_option(app, a->threads);
   app.callback([a] {
     if (a->dtype == "bf16") a->options.dtype = DType::BF16;
     if (a->dtype == "f16") a->options.dtype = DType::F16;
     if (a->dtype == "f32") a->options.dtype = DType::F32;
     a->options.input = hub::resolve_model_path(a->options.input);
+    QuantSpec& spec = a->options.spec;
+    spec = default_spec(*quant_mode_from_name(a->mode));
+    if (a->bits) spec.bits = a->bits;
+    if (a->group) spec.group = a->group;
     const size_t n = convert::convert_checkpoint(a->options, ThreadPool(a->threads));
     fmt::print("wrote {} tensors to {}\n", n, a->options.output);
   });

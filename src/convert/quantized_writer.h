@@ -1,0 +1,19 @@
+// Adds one quantized module to a safetensors writer: `<module>.weight` (U32), `.scales` and,
+// for affine, `.biases`, quantized from a float source a block of rows at a time so memory
+// stays bounded by the output tensors.
+#pragma once
+
+#include <string>
+
+#include "core/tensor.h"
+#include "core/thread_pool.h"
+#include "formats/safetensors_writer.h"
+#include "quant/qtensor.h"
+
+namespace mxlm::convert {
+
+// `src` is the float weight [rows, cols]; `scale_dtype` the affine scale/bias type.
+void add_quantized_module(formats::SafetensorsWriter& writer, const std::string& module, const TensorView& src,
+                          QuantSpec spec, DType scale_dtype, const ThreadPool& pool);
+
+}  // namespace mxlm::convert
