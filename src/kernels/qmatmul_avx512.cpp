@@ -39,14 +39,19 @@ struct Activations {
 __mmask16 mask16(size_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
 __mmask64 mask64(size_t n) { return n >= 64 ? ~__mmask64(0) : (__mmask64(1) << n) - 1; }
 
-void quantize_activations(Activations& a, const float* x, size_t n, size_t cols, bool fp4, size_t group) {
+// nibbles: store each block as [x0, x2, …, x62, x1, x3, …, x63], the order in which a 4-bit
+// chunk's low and high nibbles come out (see unpack<4>).
+void quantize_activations(Activations& a, const float* x, size_t n, size_t cols, bool fp4, bool nibbles, size_t group) {
   a.blocks = (cols + kBlock - 1) / kBlock;
   a.padded = a.blocks * kBlock;
   a.q.resize(n * a.padded);
   a.scale.resize(n * a.blocks);
   if (fp4) a.corr.resize(n * a.padded / 4);
   const size_t groups = group ? cols / group : 0;
-  if (!fp4 && group) a.gsum.resize(n * groups);
+  if (group) a.gsum.assign(n * groups, 0.0f);
+  alignas(64) uint8_t even_odd[64];
+  for (int i = 0; i < 64; ++i) even_odd[i] = uint8_t(i < 32 ? 2 * i : 2 * (i - 32) + 1);
+  const __m512i even_odd_idx = _mm512_load_si512(even_odd);
   const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
   for (size_t t = 0; t < n; ++t) {
     const float* xt = x + t * cols;
@@ -61,29 +66,24 @@ void quantize_activations(Activations& a, const float* x, size_t n, size_t cols,
         m = _mm512_max_ps(m, _mm512_and_ps(v[i], abs_mask));
       }
       const float amax = _mm512_reduce_max_ps(m);
-      a.scale[t * a.blocks + b] = amax / 127.0f;
+      const float scale = amax / 127.0f;
+      a.scale[t * a.blocks + b] = scale;
       const __m512 inv = _mm512_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
       for (int i = 0; i < 4; ++i) {
         // Round to nearest even (the default MXCSR mode); |v·inv| ≤ 127 up to rounding.
-        const __m128i q8 = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v[i], inv)));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(qt + c0 + size_t(i) * 16), q8);
+        const __m512i q32 = _mm512_cvtps_epi32(_mm512_mul_ps(v[i], inv));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(qt + c0 + size_t(i) * 16), _mm512_cvtsepi32_epi8(q32));
+        // Affine biases need Σ of the (dequantized) activations of each group.
+        if (group) a.gsum[t * groups + (c0 + size_t(i) * 16) / group] += float(_mm512_reduce_add_epi32(q32)) * scale;
+      }
+      __m512i q = _mm512_loadu_si512(qt + c0);
+      if (nibbles) {
+        q = _mm512_permutexvar_epi8(even_odd_idx, q);
+        _mm512_storeu_si512(qt + c0, q);
       }
       if (fp4) {
-        const __m512i q = _mm512_loadu_si512(qt + c0);
         const __m512i sum4 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), q);
         _mm512_storeu_si512(a.corr.data() + t * a.padded / 4 + b * 16, _mm512_mullo_epi32(sum4, _mm512_set1_epi32(-12)));
-      }
-    }
-    if (!fp4 && group) {
-      float* gs = a.gsum.data() + t * groups;
-      for (size_t g = 0; g < groups; ++g) {
-        float s = 0.0f;
-        for (size_t c = g * group; c < (g + 1) * group; c += 32) {
-          int sum = 0;
-          for (size_t k = c; k < c + 32; ++k) sum += qt[k];
-          s += float(sum) * a.scale[t * a.blocks + c / kBlock];
-        }
-        gs[g] = s;
       }
     }
   }
@@ -151,8 +151,15 @@ void decode_row_scales(const QTensor& w, size_t r, float* sc, float* bi) {
 // Integer path.
 
 // 64 codes of B bits (natural order, one per byte) from the chunk at p, of which `bytes` exist.
+// 4-bit codes come out as [low nibbles of the 32 bytes | high nibbles], i.e. elements
+// [0, 2, …, 62 | 1, 3, …, 63]; the activations are stored in that order (quantize_activations),
+// which saves the two byte permutes (port 5) of the general path.
 template <int B>
 inline __m512i unpack(const uint8_t* p, __mmask64 m, __m512i perm, __m512i shifts) {
+  if constexpr (B == 4) {
+    const __m512i raw = _mm512_broadcast_i64x4(_mm256_maskz_loadu_epi8(__mmask32(m), p));
+    return _mm512_and_si512(_mm512_mask_srli_epi16(raw, __mmask32(0xffff0000u), raw, 4), _mm512_set1_epi8(0x0f));
+  }
   const __m512i raw = _mm512_maskz_loadu_epi8(m, p);
   if constexpr (B == 8) {
     return raw;
@@ -181,7 +188,10 @@ IntConsts int_consts(size_t group) {
     const int c = i % 16;
     lut[i] = uint8_t((c & 8 ? -e2m1x2[c & 7] : e2m1x2[c & 7]) + 12);
   }
-  for (int l = 0; l < 16; ++l) idx[l] = int32_t(size_t(l) * 4 / std::min<size_t>(group, 64));
+  // The group of each int32 lane (4 codes): natural order, or for 4-bit the nibble order where
+  // lane l < 8 holds elements 8l, 8l+2, 8l+4, 8l+6 and lane l ≥ 8 their odd neighbours.
+  for (int l = 0; l < 16; ++l)
+    idx[l] = int32_t(B == 4 ? size_t(l % 8) * 8 / std::min<size_t>(group, 64) : size_t(l) * 4 / std::min<size_t>(group, 64));
   IntConsts k;
   k.perm = _mm512_load_si512(perm);
   k.shifts = _mm512_load_si512(shifts);
@@ -193,33 +203,48 @@ IntConsts int_consts(size_t group) {
 
 struct RowArgs {
   const Activations* a;
-  size_t t0, cols, group;
+  size_t t0, cols;
+  int group_shift;  // log2(group)
 };
 
+// One 64-weight chunk c of a row into the T token accumulators.
+template <int B, bool kFp4, int T>
+inline void int_chunk(__m512i codes, const float* sc, size_t c, const RowArgs& ra, const IntConsts& k, __m512* acc) {
+  const Activations& a = *ra.a;
+  if constexpr (kFp4) codes = _mm512_shuffle_epi8(k.lut, codes);
+  const float* s0 = sc + ((c * kBlock) >> ra.group_shift);
+  const __m512 sv = k.broadcast ? _mm512_set1_ps(*s0) : _mm512_permutexvar_ps(k.scale_idx, _mm512_loadu_ps(s0));
+  for (int t = 0; t < T; ++t) {
+    const size_t tok = ra.t0 + size_t(t);
+    const __m512i x = _mm512_loadu_si512(a.q.data() + tok * a.padded + c * kBlock);
+    __m512i src = _mm512_setzero_si512();
+    if constexpr (kFp4) src = _mm512_loadu_si512(a.corr.data() + tok * a.padded / 4 + c * 16);
+    const __m512i dot = _mm512_dpbusd_epi32(src, codes, x);
+    const __m512 s = _mm512_mul_ps(sv, _mm512_set1_ps(a.scale[tok * a.blocks + c]));
+    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), s, acc[t]);
+  }
+}
+
 // Dot products of one row (codes at w, decoded scales sc) with T tokens starting at a.t0.
+// Even and odd chunks use separate accumulators so the fp32 adds do not form one long chain.
 template <int B, bool kFp4, int T>
 void int_row(const uint8_t* w, const float* sc, const RowArgs& ra, const IntConsts& k, float* out) {
-  const Activations& a = *ra.a;
-  __m512 acc[T];
-  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
-  const size_t chunks = a.blocks;
-  for (size_t c = 0; c < chunks; ++c) {
-    const size_t nv = std::min(kBlock, ra.cols - c * kBlock);
-    __m512i codes = unpack<B>(w + c * 8 * B, mask64(nv * B / 8), k.perm, k.shifts);
-    if constexpr (kFp4) codes = _mm512_shuffle_epi8(k.lut, codes);
-    const size_t g0 = c * kBlock / ra.group;
-    const __m512 sv = k.broadcast ? _mm512_set1_ps(sc[g0]) : _mm512_permutexvar_ps(k.scale_idx, _mm512_loadu_ps(sc + g0));
-    for (int t = 0; t < T; ++t) {
-      const size_t tok = ra.t0 + size_t(t);
-      const __m512i x = _mm512_loadu_si512(a.q.data() + tok * a.padded + c * kBlock);
-      __m512i src = _mm512_setzero_si512();
-      if constexpr (kFp4) src = _mm512_loadu_si512(a.corr.data() + tok * a.padded / 4 + c * 16);
-      const __m512i dot = _mm512_dpbusd_epi32(src, codes, x);
-      const __m512 s = _mm512_mul_ps(sv, _mm512_set1_ps(a.scale[tok * a.blocks + c]));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), s, acc[t]);
-    }
+  __m512 acc0[T], acc1[T];
+  for (int t = 0; t < T; ++t) acc0[t] = acc1[t] = _mm512_setzero_ps();
+  const size_t full = ra.cols / kBlock;
+  constexpr __mmask64 all = ~__mmask64(0);
+  size_t c = 0;
+  for (; c + 2 <= full; c += 2) {
+    int_chunk<B, kFp4, T>(unpack<B>(w + c * 8 * B, all, k.perm, k.shifts), sc, c, ra, k, acc0);
+    int_chunk<B, kFp4, T>(unpack<B>(w + (c + 1) * 8 * B, all, k.perm, k.shifts), sc, c + 1, ra, k, acc1);
   }
-  for (int t = 0; t < T; ++t) out[t] = _mm512_reduce_add_ps(acc[t]);
+  if (c < full) {
+    int_chunk<B, kFp4, T>(unpack<B>(w + c * 8 * B, all, k.perm, k.shifts), sc, c, ra, k, acc0);
+    ++c;
+  }
+  if (const size_t rest = ra.cols - c * kBlock; rest > 0)  // a partial chunk: only its bytes are read
+    int_chunk<B, kFp4, T>(unpack<B>(w + c * 8 * B, mask64(rest * B / 8), k.perm, k.shifts), sc, c, ra, k, acc1);
+  for (int t = 0; t < T; ++t) out[t] = _mm512_reduce_add_ps(_mm512_add_ps(acc0[t], acc1[t]));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -252,7 +277,7 @@ void int_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, s
   const size_t cols = size_t(w.cols), rows = size_t(w.rows), group = size_t(w.spec.group);
   const size_t groups = cols / group, stride = groups + 16, row_bytes = cols * B / 8;
   const bool affine = w.spec.mode == QuantMode::Affine;
-  quantize_activations(a, x, n, cols, kFp4, affine ? group : 0);
+  quantize_activations(a, x, n, cols, kFp4, B == 4, affine ? group : 0);
   sc.resize(kRowBlock * stride);
   bi.resize(kRowBlock * stride);
   const IntConsts k = int_consts<B>(group);
@@ -262,7 +287,7 @@ void int_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, s
     for (size_t r = rb; r < re; ++r) decode_row_scales(w, r, sc.data() + (r - rb) * stride, bi.data() + (r - rb) * stride);
     for (size_t t0 = 0; t0 < n; t0 += kTokenTile) {
       const size_t nt = std::min(kTokenTile, n - t0);
-      const RowArgs ra{&a, t0, cols, group};
+      const RowArgs ra{&a, t0, cols, __builtin_ctzll(group)};
       for (size_t r = rb; r < re; ++r) {
         const uint8_t* wr = base + r * row_bytes;
         const float* s = sc.data() + (r - rb) * stride;
