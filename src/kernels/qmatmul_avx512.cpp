@@ -14,9 +14,10 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <vector>
+#include <cstring>
 
 #include "kernels/qmatmul.h"
+#include "kernels/scratch.h"
 
 namespace mxlm::kernels {
 namespace {
@@ -30,10 +31,10 @@ constexpr size_t kRowBlock = 16;  // rows whose decoded scales are kept while to
 
 struct Activations {
   size_t padded = 0, blocks = 0;
-  std::vector<int8_t> q;      // [n, padded] int8 values, zero beyond cols
-  std::vector<float> scale;   // [n, blocks] value = q · scale
-  std::vector<int32_t> corr;  // [n, padded/4] fp4 only: −12 · (sum of each four q)
-  std::vector<float> gsum;    // [n, groups] affine only: Σ of the dequantized values of each group
+  int8_t* q = nullptr;      // [n, padded] int8 values, zero beyond cols
+  float* scale = nullptr;   // [n, blocks] value = q · scale
+  int32_t* corr = nullptr;  // [n, padded/4] fp4 only: −12 · (sum of each four q)
+  float* gsum = nullptr;    // [n, groups] affine only: Σ of the dequantized values of each group
 };
 
 __mmask16 mask16(size_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
@@ -44,18 +45,21 @@ __mmask64 mask64(size_t n) { return n >= 64 ? ~__mmask64(0) : (__mmask64(1) << n
 void quantize_activations(Activations& a, const float* x, size_t n, size_t cols, bool fp4, bool nibbles, size_t group) {
   a.blocks = (cols + kBlock - 1) / kBlock;
   a.padded = a.blocks * kBlock;
-  a.q.resize(n * a.padded);
-  a.scale.resize(n * a.blocks);
-  if (fp4) a.corr.resize(n * a.padded / 4);
+  a.q = scratch_of<int8_t>(ScratchSlot::QuantActs, n * a.padded);
+  a.scale = scratch_of<float>(ScratchSlot::ActScales, n * a.blocks);
+  if (fp4) a.corr = scratch_of<int32_t>(ScratchSlot::ActCorr, n * a.padded / 4);
   const size_t groups = group ? cols / group : 0;
-  if (group) a.gsum.assign(n * groups, 0.0f);
+  if (group) {
+    a.gsum = scratch_of<float>(ScratchSlot::ActGroupSums, n * groups);
+    std::memset(a.gsum, 0, n * groups * sizeof(float));
+  }
   alignas(64) uint8_t even_odd[64];
   for (int i = 0; i < 64; ++i) even_odd[i] = uint8_t(i < 32 ? 2 * i : 2 * (i - 32) + 1);
   const __m512i even_odd_idx = _mm512_load_si512(even_odd);
   const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
   for (size_t t = 0; t < n; ++t) {
     const float* xt = x + t * cols;
-    int8_t* qt = a.q.data() + t * a.padded;
+    int8_t* qt = a.q + t * a.padded;
     for (size_t b = 0; b < a.blocks; ++b) {
       const size_t c0 = b * kBlock, nv = std::min(kBlock, cols - c0);
       __m512 v[4];
@@ -74,7 +78,8 @@ void quantize_activations(Activations& a, const float* x, size_t n, size_t cols,
         const __m512i q32 = _mm512_cvtps_epi32(_mm512_mul_ps(v[i], inv));
         _mm_storeu_si128(reinterpret_cast<__m128i*>(qt + c0 + size_t(i) * 16), _mm512_cvtsepi32_epi8(q32));
         // Affine biases need Σ of the (dequantized) activations of each group.
-        if (group) a.gsum[t * groups + (c0 + size_t(i) * 16) / group] += float(_mm512_reduce_add_epi32(q32)) * scale;
+        if (group && c0 + size_t(i) * 16 < cols)
+          a.gsum[t * groups + (c0 + size_t(i) * 16) / group] += float(_mm512_reduce_add_epi32(q32)) * scale;
       }
       __m512i q = _mm512_loadu_si512(qt + c0);
       if (nibbles) {
@@ -83,7 +88,7 @@ void quantize_activations(Activations& a, const float* x, size_t n, size_t cols,
       }
       if (fp4) {
         const __m512i sum4 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), q);
-        _mm512_storeu_si512(a.corr.data() + t * a.padded / 4 + b * 16, _mm512_mullo_epi32(sum4, _mm512_set1_epi32(-12)));
+        _mm512_storeu_si512(a.corr + t * a.padded / 4 + b * 16, _mm512_mullo_epi32(sum4, _mm512_set1_epi32(-12)));
       }
     }
   }
@@ -216,9 +221,9 @@ inline void int_chunk(__m512i codes, const float* sc, size_t c, const RowArgs& r
   const __m512 sv = k.broadcast ? _mm512_set1_ps(*s0) : _mm512_permutexvar_ps(k.scale_idx, _mm512_loadu_ps(s0));
   for (int t = 0; t < T; ++t) {
     const size_t tok = ra.t0 + size_t(t);
-    const __m512i x = _mm512_loadu_si512(a.q.data() + tok * a.padded + c * kBlock);
+    const __m512i x = _mm512_loadu_si512(a.q + tok * a.padded + c * kBlock);
     __m512i src = _mm512_setzero_si512();
-    if constexpr (kFp4) src = _mm512_loadu_si512(a.corr.data() + tok * a.padded / 4 + c * 16);
+    if constexpr (kFp4) src = _mm512_loadu_si512(a.corr + tok * a.padded / 4 + c * 16);
     const __m512i dot = _mm512_dpbusd_epi32(src, codes, x);
     const __m512 s = _mm512_mul_ps(sv, _mm512_set1_ps(a.scale[tok * a.blocks + c]));
     acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), s, acc[t]);
@@ -272,25 +277,24 @@ void fp8_row(const uint8_t* w, const float* sc, const float* x, size_t cols, flo
 
 template <int B, bool kFp4>
 void int_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, size_t r1) {
-  thread_local Activations a;
-  thread_local std::vector<float> sc, bi;
+  Activations a;
   const size_t cols = size_t(w.cols), rows = size_t(w.rows), group = size_t(w.spec.group);
   const size_t groups = cols / group, stride = groups + 16, row_bytes = cols * B / 8;
   const bool affine = w.spec.mode == QuantMode::Affine;
   quantize_activations(a, x, n, cols, kFp4, B == 4, affine ? group : 0);
-  sc.resize(kRowBlock * stride);
-  bi.resize(kRowBlock * stride);
+  float* sc = scratch_of<float>(ScratchSlot::RowScales, kRowBlock * stride);
+  float* bi = scratch_of<float>(ScratchSlot::RowBiases, kRowBlock * stride);
   const IntConsts k = int_consts<B>(group);
   const auto* base = static_cast<const uint8_t*>(w.weight);
   for (size_t rb = r0; rb < r1; rb += kRowBlock) {
     const size_t re = std::min(r1, rb + kRowBlock);
-    for (size_t r = rb; r < re; ++r) decode_row_scales(w, r, sc.data() + (r - rb) * stride, bi.data() + (r - rb) * stride);
+    for (size_t r = rb; r < re; ++r) decode_row_scales(w, r, sc + (r - rb) * stride, bi + (r - rb) * stride);
     for (size_t t0 = 0; t0 < n; t0 += kTokenTile) {
       const size_t nt = std::min(kTokenTile, n - t0);
       const RowArgs ra{&a, t0, cols, __builtin_ctzll(group)};
       for (size_t r = rb; r < re; ++r) {
         const uint8_t* wr = base + r * row_bytes;
-        const float* s = sc.data() + (r - rb) * stride;
+        const float* s = sc + (r - rb) * stride;
         float out[kTokenTile];
         switch (nt) {
           case 4: int_row<B, kFp4, 4>(wr, s, ra, k, out); break;
@@ -302,8 +306,8 @@ void int_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, s
           float v = out[t];
           if (affine) {
             // Σ_g bias_g · Σ_{i∈g} x_i, with the same (quantized) activations as the codes.
-            const float* b = bi.data() + (r - rb) * stride;
-            const float* gs = a.gsum.data() + (t0 + t) * groups;
+            const float* b = bi + (r - rb) * stride;
+            const float* gs = a.gsum + (t0 + t) * groups;
             __m512 acc = _mm512_setzero_ps();
             for (size_t g = 0; g < groups; g += 16) {
               const __mmask16 m = mask16(groups - g);
@@ -319,19 +323,18 @@ void int_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, s
 }
 
 void fp8_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, size_t r1) {
-  thread_local std::vector<float> sc;
   const size_t cols = size_t(w.cols), rows = size_t(w.rows), stride = cols / 32 + 16;
-  sc.resize(kRowBlock * stride);
+  float* sc = scratch_of<float>(ScratchSlot::RowScales, kRowBlock * stride);
   const auto* base = static_cast<const uint8_t*>(w.weight);
   for (size_t rb = r0; rb < r1; rb += kRowBlock) {
     const size_t re = std::min(r1, rb + kRowBlock);
-    for (size_t r = rb; r < re; ++r) decode_row_scales(w, r, sc.data() + (r - rb) * stride, nullptr);
+    for (size_t r = rb; r < re; ++r) decode_row_scales(w, r, sc + (r - rb) * stride, nullptr);
     for (size_t t0 = 0; t0 < n; t0 += kTokenTile) {
       const size_t nt = std::min(kTokenTile, n - t0);
       const float* xt = x + t0 * cols;
       for (size_t r = rb; r < re; ++r) {
         const uint8_t* wr = base + r * cols;
-        const float* s = sc.data() + (r - rb) * stride;
+        const float* s = sc + (r - rb) * stride;
         float out[kTokenTile];
         switch (nt) {
           case 4: fp8_row<4>(wr, s, xt, cols, out); break;
