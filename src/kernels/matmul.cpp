@@ -1,6 +1,7 @@
 #include "kernels/matmul.h"
 
 #include "core/error.h"
+#include "kernels/qmatmul.h"
 
 namespace mxlm::kernels {
 namespace {
@@ -13,6 +14,14 @@ bool is_float(const QTensor& w) {
 }  // namespace
 
 MatmulRowsFn matmul_kernel(Isa isa, const QTensor& w) {
+  if (w.spec.mode != QuantMode::None) {
+    switch (isa) {
+      case Isa::Scalar: return &qmatmul_rows_ref;
+      case Isa::Avx2: return &qmatmul_rows_avx2;
+      case Isa::Avx512: return &qmatmul_rows_avx512;
+    }
+    return nullptr;
+  }
   if (!is_float(w)) return nullptr;
   switch (isa) {
     case Isa::Scalar: return &matmul_rows_ref;

@@ -13,7 +13,8 @@ namespace mxlm::kernels {
 
 void matmul(const QTensor& w, const float* x, size_t n_tokens, float* y, const ThreadPool& pool);
 
-// One ISA's kernel over output rows [row_begin, row_end). Exposed for tests and benchmarks.
+// One ISA's kernel over output rows [row_begin, row_end), for float and quantized weights
+// (quantized kernels: qmatmul.h). Exposed for tests and benchmarks.
 using MatmulRowsFn = void (*)(const QTensor& w, const float* x, size_t n_tokens, float* y,
                               size_t row_begin, size_t row_end);
 // Null when `isa` has no kernel for w's encoding.

@@ -1,0 +1,136 @@
+// Matvec (decode) and matmul (prefill) throughput of every weight format at Qwen3.6-27B shapes.
+// Decode is reported as GB/s of stored weight bytes (weights + scales + biases) and as a
+// fraction of the read-bandwidth probe measured in the same binary; several copies of each
+// matrix are rotated so every pass comes from DRAM, not the 480 MiB L3. Prefill (512 tokens)
+// is reported as GFLOP/s. The packed contents are random (speed does not depend on them).
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "kernels/matmul.h"
+#include "kernels/memory_probe.h"
+#include "quant/quantize.h"
+
+namespace {
+
+using namespace mxlm;
+
+const ThreadPool& pool() {
+  static const ThreadPool p(0);
+  return p;
+}
+
+// Measured again beside every decode benchmark: on a shared machine the bandwidth available
+// drifts, and the ratio is only meaningful against a probe taken under the same load.
+double probe_gbs() { return kernels::measure_read_bandwidth(pool(), size_t(1) << 30, 3); }
+
+struct Format {
+  const char* name;
+  QuantSpec spec;
+  DType dtype;  // element type for bf16, scale type otherwise
+};
+
+const Format kFormats[] = {
+    {"bf16", {QuantMode::None, 16, 0}, DType::BF16},
+    {"nvfp4", default_spec(QuantMode::Nvfp4), DType::U8},
+    {"mxfp4", default_spec(QuantMode::Mxfp4), DType::U8},
+    {"mxfp8", default_spec(QuantMode::Mxfp8), DType::U8},
+    {"affine2", {QuantMode::Affine, 2, 64}, DType::BF16},
+    {"affine3", {QuantMode::Affine, 3, 64}, DType::BF16},
+    {"affine4", {QuantMode::Affine, 4, 64}, DType::BF16},
+    {"affine5", {QuantMode::Affine, 5, 64}, DType::BF16},
+    {"affine6", {QuantMode::Affine, 6, 64}, DType::BF16},
+    {"affine8", {QuantMode::Affine, 8, 64}, DType::BF16},
+};
+
+void fill_random(std::vector<uint8_t>& v, uint64_t seed) {
+  for (size_t i = 0; i + 8 <= v.size(); i += 8) {
+    seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+    std::memcpy(&v[i], &seed, 8);
+  }
+}
+
+// One copy of a matrix in a format: packed words, scales and biases with plausible values.
+struct Copy {
+  std::vector<uint8_t> weight, scales, biases;
+  QTensor view;
+};
+
+Copy make_copy(const Format& f, size_t rows, size_t cols, uint64_t seed) {
+  Copy c;
+  QTensor& v = c.view;
+  v.spec = f.spec;
+  v.dtype = f.dtype;
+  v.rows = int64_t(rows);
+  v.cols = int64_t(cols);
+  const bool quantized = f.spec.mode != QuantMode::None;
+  c.weight.resize(quantized ? rows * cols * size_t(f.spec.bits) / 8 : rows * cols * 2);
+  fill_random(c.weight, seed);
+  if (!quantized) {
+    // bf16 values near 0.02 (exponent byte 0x3c), random sign and mantissa.
+    for (size_t i = 1; i < c.weight.size(); i += 2) c.weight[i] = uint8_t(0x3c | (c.weight[i] & 0x80));
+  } else {
+    const size_t groups = rows * cols / size_t(f.spec.group);
+    c.scales.assign(groups * dtype_size(f.dtype), 0);
+    if (f.spec.mode == QuantMode::Affine) {
+      const uint16_t s = f32_to_bf16(0.01f), b = f32_to_bf16(-0.05f);
+      c.biases.resize(c.scales.size());
+      for (size_t i = 0; i < groups; ++i) std::memcpy(&c.scales[2 * i], &s, 2), std::memcpy(&c.biases[2 * i], &b, 2);
+    } else {
+      std::fill(c.scales.begin(), c.scales.end(), uint8_t(f.spec.mode == QuantMode::Nvfp4 ? 0x20 : 120));
+    }
+  }
+  v.weight = c.weight.data();
+  v.scales = c.scales.empty() ? nullptr : c.scales.data();
+  v.biases = c.biases.empty() ? nullptr : c.biases.data();
+  return c;
+}
+
+void BM_Matmul(benchmark::State& state, Format f) {
+  const size_t rows = size_t(state.range(0)), cols = size_t(state.range(1)), tokens = size_t(state.range(2));
+  const double probe = tokens == 1 ? probe_gbs() : 0.0;  // measured before the weights are allocated
+  std::vector<Copy> copies;
+  const uint64_t bytes = make_copy(f, 1, cols, 1).view.stored_bytes() * rows;
+  // Decode: at least 1 GiB in all, so the rotation cannot live in cache.
+  const size_t n = tokens == 1 ? std::max<size_t>(1, size_t((uint64_t(1) << 30) / bytes) + 1) : 1;
+  for (size_t i = 0; i < n; ++i) copies.push_back(make_copy(f, rows, cols, 7 + i));
+  std::vector<float> x(tokens * cols), y(tokens * rows);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(int(i % 17) - 8) * 0.01f;
+  size_t i = 0;
+  for (auto _ : state) {
+    kernels::matmul(copies[i++ % n].view, x.data(), tokens, y.data(), pool());
+    benchmark::DoNotOptimize(y.data());
+  }
+  const double it = double(state.iterations());
+  state.SetBytesProcessed(int64_t(it * double(bytes)));
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(rows * cols * tokens) * it / 1e9, benchmark::Counter::kIsRate);
+  if (tokens == 1) {
+    state.counters["probe_GB/s"] = probe;
+    state.counters["of_probe"] = benchmark::Counter(double(bytes) * it / 1e9 / probe, benchmark::Counter::kIsRate);
+  }
+}
+
+const int64_t kShapes[][2] = {{17408, 5120}, {5120, 17408}, {10240, 5120}, {12288, 5120}, {5120, 6144}, {248320, 5120}};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (const Format& f : kFormats) {
+    auto* b = benchmark::RegisterBenchmark((std::string("matvec/") + f.name).c_str(), BM_Matmul, f);
+    for (const auto& s : kShapes) b->Args({s[0], s[1], 1});
+    b->Unit(benchmark::kMillisecond)->UseRealTime();
+  }
+  for (const Format& f : kFormats)
+    benchmark::RegisterBenchmark((std::string("prefill/") + f.name).c_str(), BM_Matmul, f)
+        ->Args({5120, 5120, 512})
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime()
+        ->MinTime(1.0);
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
