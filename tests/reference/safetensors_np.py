@@ -10,7 +10,7 @@ import struct
 import numpy as np
 
 # raw storage dtype per safetensors dtype (BF16 is kept as uint16 bits)
-_RAW = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "BF16": "<u2"}
+_RAW = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "BF16": "<u2", "U32": "<u4", "U8": "u1"}
 
 
 def bf16_bits_to_f32(bits):
