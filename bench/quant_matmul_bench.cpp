@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "kernels/matmul.h"
-#include "kernels/memory_probe.h"
+#include "kernels/roofline.h"
 #include "quant/quantize.h"
 
 namespace {
