@@ -66,6 +66,8 @@ size_t convert_checkpoint(const ConvertOptions& o, const ThreadPool& pool) {
   const bool tied = tied_embeddings(config);
   const bool raw = is_raw_hf(store);
 
+  const json& text = config.contains("text_config") ? config["text_config"] : config;
+  const RecipeContext recipe{o.recipe, o.spec, text.value("num_hidden_layers", int64_t(0))};
   formats::SafetensorsWriter writer;
   json quantization = json::object();
   if (o.quantize)
@@ -82,8 +84,11 @@ size_t convert_checkpoint(const ConvertOptions& o, const ThreadPool& pool) {
     const std::vector<int64_t> shape = raw ? mlx_tensor_shape(name, src.shape) : src.shape;
     if (o.quantize && is_matrix_weight(*out_name, shape)) {
       const std::string module = out_name->substr(0, out_name->size() - 7);
-      if (shape[1] % o.spec.group == 0) {
-        add_quantized_module(writer, module, src, o.spec, out_type, pool);
+      const std::optional<QuantSpec> spec = module_spec(recipe, module);
+      if (spec && shape[1] % spec->group == 0) {
+        add_quantized_module(writer, module, src, *spec, out_type, o.nvfp4_global_scale, pool);
+        if (spec->mode != o.spec.mode || spec->bits != o.spec.bits || spec->group != o.spec.group)
+          quantization[module] = {{"group_size", spec->group}, {"bits", spec->bits}, {"mode", quant_mode_name(spec->mode)}};
         ++written;
         continue;
       }

@@ -7,6 +7,7 @@
 
 #include "core/dtype.h"
 #include "core/thread_pool.h"
+#include "convert/recipe.h"
 #include "quant/qtensor.h"
 
 namespace mxlm::convert {
@@ -16,9 +17,12 @@ struct ConvertOptions {
   std::string output;
   std::optional<DType> dtype;  // float type of unquantized tensors; default: as stored
   bool force = false;          // replace an existing output directory
-  // Quantize every linear layer and the embedding whose input size is a multiple of the group.
+  // Quantize linear layers and the embedding as the recipe says (uniform: all of them in
+  // `spec`); modules whose input size is not a multiple of the group stay float.
   bool quantize = false;
   QuantSpec spec{QuantMode::Affine, 4, 64};
+  Recipe recipe = Recipe::Uniform;
+  bool nvfp4_global_scale = false;
 };
 
 // Returns the number of tensors written.

@@ -13,7 +13,8 @@
 namespace mxlm::convert {
 
 // `src` is the float weight [rows, cols]; `scale_dtype` the affine scale/bias type.
+// `nvfp4_global_scale` (nvfp4 only) adds the per-tensor scale and `<module>.weight_scale_2`.
 void add_quantized_module(formats::SafetensorsWriter& writer, const std::string& module, const TensorView& src,
-                          QuantSpec spec, DType scale_dtype, const ThreadPool& pool);
+                          QuantSpec spec, DType scale_dtype, bool nvfp4_global_scale, const ThreadPool& pool);
 
 }  // namespace mxlm::convert

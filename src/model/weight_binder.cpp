@@ -124,7 +124,7 @@ QTensor WeightBinder::matrix(const std::string& name, int64_t rows, int64_t cols
       fail("{}: module '{}': {} scales must be U8, got {}", store_.dir(), module, quant_mode_name(spec->mode),
            dtype_name(s.dtype));
     q.dtype = DType::U8;
-    if (const auto g = store_.find(module + kGlobalScaleSuffix)) {
+    if (const auto g = store_.find(module + kNvfp4GlobalScaleSuffix)) {
       if (g->numel() != 1 || g->dtype != DType::F32)
         fail("{}: tensor '{}' must be one F32 value", store_.dir(), g->name);
       q.global_scale = *static_cast<const float*>(g->data) * (6.0f * 448.0f);

@@ -26,10 +26,6 @@ struct QuantizationConfig {
   static QuantizationConfig from_json(const nlohmann::json& config, const std::string& path);
 };
 
-// The per-tensor FP32 global scale of nvfp4 (an mxlm extension MLX ignores): tensor
-// `<module>.weight_scale_2`, a scalar holding amax / (6 · 448) as NVIDIA's format defines it.
-inline constexpr const char* kGlobalScaleSuffix = ".weight_scale_2";
-
 class WeightBinder {
  public:
   WeightBinder(const formats::TensorStore& store, QuantizationConfig quantization, std::string prefix);

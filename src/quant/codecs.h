@@ -14,7 +14,8 @@ void dequantize_affine_rows(const QTensor& w, int64_t r0, int64_t r1, float* out
 void quantize_mxfp4(const float* w, QuantizedTensor& out);
 void dequantize_mxfp4_rows(const QTensor& w, int64_t r0, int64_t r1, float* out);
 
-void quantize_nvfp4(const float* w, QuantizedTensor& out, bool global_scale);
+// global_scale: 0 = none, else the per-tensor scale (max|W| of the whole tensor).
+void quantize_nvfp4(const float* w, QuantizedTensor& out, float global_scale);
 void dequantize_nvfp4_rows(const QTensor& w, int64_t r0, int64_t r1, float* out);
 
 void quantize_mxfp8(const float* w, QuantizedTensor& out);

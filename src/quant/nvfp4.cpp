@@ -13,12 +13,11 @@ namespace {
 constexpr float kFp4Fp8Max = 448.0f * 6.0f;
 }
 
-void quantize_nvfp4(const float* w, QuantizedTensor& out, bool global_scale) {
+void quantize_nvfp4(const float* w, QuantizedTensor& out, float global_scale) {
   const int64_t words = packed_words_per_row(out.spec, out.cols), groups = groups_per_row(out.spec, out.cols);
   float enc = 1.0f;
-  if (global_scale) {
-    const float amax = abs_max(w, out.rows * out.cols);
-    out.global_scale = amax > 0.0f ? amax : 1.0f;  // all zero: any scale decodes to 0
+  if (global_scale > 0.0f) {
+    out.global_scale = global_scale;
     enc = kFp4Fp8Max / out.global_scale;
   }
   for (int64_t r = 0; r < out.rows; ++r) {

@@ -21,6 +21,11 @@ enum class QuantMode : uint8_t { None, Affine, Mxfp4, Nvfp4, Mxfp8 };
 std::string_view quant_mode_name(QuantMode mode);
 std::optional<QuantMode> quant_mode_from_name(std::string_view name);
 
+// The per-tensor FP32 global scale of nvfp4 (an mxlm extension MLX ignores) is stored as the
+// scalar tensor `<module>.weight_scale_2`, holding amax / (6 · 448) as NVIDIA's format defines
+// it; QTensor::global_scale is MLX's convention, 6 · 448 times that.
+inline constexpr const char* kNvfp4GlobalScaleSuffix = ".weight_scale_2";
+
 struct QuantSpec {
   QuantMode mode = QuantMode::None;
   int bits = 16;

@@ -82,11 +82,11 @@ QTensor QuantizedTensor::view() const {
 }
 
 QuantizedTensor quantize(const float* w, int64_t rows, int64_t cols, QuantSpec spec, DType scale_dtype,
-                         bool nvfp4_global_scale) {
+                         float nvfp4_global_scale) {
   if (spec.mode == QuantMode::None) fail("quantize: mode none is not a quantization");
   validate_spec(spec, cols, "quantize");
   if (rows <= 0) fail("quantize: need at least one row, got {}", rows);
-  if (nvfp4_global_scale && spec.mode != QuantMode::Nvfp4)
+  if (nvfp4_global_scale != 0.0f && spec.mode != QuantMode::Nvfp4)
     fail("quantize: a global scale is only defined for nvfp4, not {}", quant_mode_name(spec.mode));
   if (spec.mode == QuantMode::Affine && scale_dtype != DType::BF16 && scale_dtype != DType::F16 &&
       scale_dtype != DType::F32)
@@ -127,6 +127,11 @@ void dequantize_rows(const QTensor& w, int64_t r0, int64_t r1, float* out) {
     case QuantMode::Nvfp4: return dequantize_nvfp4_rows(w, r0, r1, out);
     case QuantMode::Mxfp8: return dequantize_mxfp8_rows(w, r0, r1, out);
   }
+}
+
+float nvfp4_global_scale_of(const float* w, int64_t count) {
+  const float amax = abs_max(w, count);
+  return amax > 0.0f ? amax : 1.0f;  // all zero: any scale decodes to 0
 }
 
 }  // namespace mxlm::quant

@@ -38,10 +38,15 @@ int64_t groups_per_row(QuantSpec spec, int64_t cols);
 
 // Quantizes w [rows, cols] (row-major fp32). scale_dtype is the affine scale/bias type
 // (BF16/F16/F32) and is ignored by the fp modes, which store U8 scales. nvfp4_global_scale
-// adds the per-tensor scale (nvfp4 only; an mxlm extension that MLX's checkpoints lack).
+// (nvfp4 only; an mxlm extension that MLX's checkpoints lack): 0 = none, otherwise the
+// per-tensor scale in MLX's convention, max|W| over the whole tensor — the caller passes it so
+// a tensor quantized in row blocks shares one value (see nvfp4_global_scale_of).
 // NaN or Inf in w is an mxlm::Error.
 QuantizedTensor quantize(const float* w, int64_t rows, int64_t cols, QuantSpec spec, DType scale_dtype,
-                         bool nvfp4_global_scale = false);
+                         float nvfp4_global_scale = 0.0f);
+
+// The global scale a whole tensor gets: max|W| (1 for an all-zero tensor).
+float nvfp4_global_scale_of(const float* w, int64_t count);
 
 // Decodes rows [r0, r1) of w into out [(r1−r0), cols] fp32. Works for every mode, float
 // weights included; the scalar reference of the kernels and the quantized-embedding gather.

@@ -206,7 +206,7 @@ TEST(Nvfp4, HandWorkedGroupAndUnderflow) {
   EXPECT_EQ(back[16], 0.0f);  // the whole block is lost without a global scale
   // With the global scale g = max|W| = 6 the first block's scale encodes 6/6·2688/6 = 448 and the
   // small block 1e-4/6·448 ≈ 0.0075 → 3.8 steps of 2^-9 → code 4 (still subnormal).
-  q = quantize(w.data(), 1, 32, default_spec(QuantMode::Nvfp4), DType::BF16, true);
+  q = quantize(w.data(), 1, 32, default_spec(QuantMode::Nvfp4), DType::BF16, nvfp4_global_scale_of(w.data(), 32));
   EXPECT_EQ(q.global_scale, 6.0f);
   EXPECT_EQ(q.scales[0], 0x7e);
   EXPECT_EQ(q.scales[1], 0x04);
@@ -302,7 +302,7 @@ TEST(Quantize, RejectsBadInputWithClearErrors) {
               HasSubstr("mxfp4 has fixed bits 4 and group size 32"));
   EXPECT_THAT(error_of([&] { quantize(w.data(), 1, 48, {QuantMode::Mxfp8, 8, 32}, DType::BF16); }),
               HasSubstr("multiple of the group size 32, got 48"));
-  EXPECT_THAT(error_of([&] { quantize(w.data(), 1, 64, default_spec(QuantMode::Mxfp4), DType::BF16, true); }),
+  EXPECT_THAT(error_of([&] { quantize(w.data(), 1, 64, default_spec(QuantMode::Mxfp4), DType::BF16, 1.0f); }),
               HasSubstr("only defined for nvfp4"));
   EXPECT_THAT(error_of([&] { quantize(w.data(), 1, 64, default_spec(QuantMode::Affine), DType::U8); }),
               HasSubstr("affine scales must be BF16, F16 or F32"));
@@ -332,7 +332,7 @@ TEST(Nvfp4, GlobalScaleReducesErrorOnRealisticWeights) {
   }
   std::vector<float> plain(w.size()), scaled(w.size());
   const QuantizedTensor a = quantize(w.data(), rows, cols, default_spec(QuantMode::Nvfp4), DType::BF16);
-  const QuantizedTensor b = quantize(w.data(), rows, cols, default_spec(QuantMode::Nvfp4), DType::BF16, true);
+  const QuantizedTensor b = quantize(w.data(), rows, cols, default_spec(QuantMode::Nvfp4), DType::BF16, nvfp4_global_scale_of(w.data(), rows * cols));
   dequantize_rows(a.view(), 0, rows, plain.data());
   dequantize_rows(b.view(), 0, rows, scaled.data());
   EXPECT_LT(relative_rms(w, scaled), 0.10);

@@ -14,6 +14,7 @@ struct ConvertArgs {
   std::string dtype;
   std::string mode = "affine";
   int bits = 0;
+  std::string recipe;
   int group = 0;
   int threads = 0;
 };
@@ -28,6 +29,9 @@ void setup(CLI::App& app) {
   app.add_option("--q-mode", a->mode, "Quantization format")->check(CLI::IsMember({"affine", "mxfp4", "nvfp4", "mxfp8"}));
   app.add_option("--q-bits", a->bits, "Bits per weight (affine: 2, 3, 4, 5, 6, 8)");
   app.add_option("--q-group-size", a->group, "Weights per scale (affine: 32, 64, 128)");
+  app.add_option("--q-recipe", a->recipe, "Mixed precision: unsloth, mixed_2_6, mixed_3_4, mixed_3_6, mixed_4_6");
+  app.add_flag("--nvfp4-global-scale", a->options.nvfp4_global_scale,
+               "Add NVIDIA's per-tensor FP32 scale to nvfp4 weights (mxlm only; MLX ignores it)");
   add_threads_option(app, a->threads);
   app.callback([a] {
     if (a->dtype == "bf16") a->options.dtype = DType::BF16;
@@ -36,8 +40,13 @@ void setup(CLI::App& app) {
     a->options.input = hub::resolve_model_path(a->options.input);
     QuantSpec& spec = a->options.spec;
     spec = default_spec(*quant_mode_from_name(a->mode));
+    a->options.recipe = convert::recipe_from_name(a->recipe);
+    // The unsloth recipe's base bits d default to 3, or 4 for nvfp4.
+    if (a->options.recipe == convert::Recipe::Unsloth && spec.mode == QuantMode::Affine) spec.bits = 3;
     if (a->bits) spec.bits = a->bits;
     if (a->group) spec.group = a->group;
+    if (!a->options.quantize && (!a->recipe.empty() || a->options.nvfp4_global_scale))
+      fail("--q-recipe and --nvfp4-global-scale need -q");
     const size_t n = convert::convert_checkpoint(a->options, ThreadPool(a->threads));
     fmt::print("wrote {} tensors to {}\n", n, a->options.output);
   });
