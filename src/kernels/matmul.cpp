@@ -13,8 +13,9 @@ bool is_float(const QTensor& w) {
 
 }  // namespace
 
-MatmulRowsFn matmul_kernel(Isa isa, const QTensor& w) {
+MatmulRowsFn matmul_kernel(Isa isa, const QTensor& w, size_t n_tokens) {
   if (w.spec.mode != QuantMode::None) {
+    if (isa == Isa::Avx512 && n_tokens >= kGemmMinTokens) return &gemm_rows_quantized_avx512;
     switch (isa) {
       case Isa::Scalar: return &qmatmul_rows_ref;
       case Isa::Avx2: return &qmatmul_rows_avx2;
@@ -32,7 +33,7 @@ MatmulRowsFn matmul_kernel(Isa isa, const QTensor& w) {
 }
 
 void matmul(const QTensor& w, const float* x, size_t n_tokens, float* y, const ThreadPool& pool) {
-  const MatmulRowsFn fn = matmul_kernel(active_isa(), w);
+  const MatmulRowsFn fn = matmul_kernel(active_isa(), w, n_tokens);
   MXLM_CHECK(fn != nullptr);
   // Rows are split in blocks of 16 so every worker runs the kernel's widest row blocking.
   pool.parallel_ranges(size_t(w.rows), 16, [&](size_t begin, size_t end, int) {

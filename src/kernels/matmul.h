@@ -17,12 +17,16 @@ void matmul(const QTensor& w, const float* x, size_t n_tokens, float* y, const T
 // (quantized kernels: qmatmul.h). Exposed for tests and benchmarks.
 using MatmulRowsFn = void (*)(const QTensor& w, const float* x, size_t n_tokens, float* y,
                               size_t row_begin, size_t row_end);
-// Null when `isa` has no kernel for w's encoding.
-MatmulRowsFn matmul_kernel(Isa isa, const QTensor& w);
+// The kernel for products of w with n_tokens rows; null when `isa` has no kernel for w's encoding.
+MatmulRowsFn matmul_kernel(Isa isa, const QTensor& w, size_t n_tokens = 1);
 
 // The per-ISA kernels (matmul_ref.cpp, matmul_avx2.cpp, matmul_avx512.cpp).
 void matmul_rows_ref(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1);
 void matmul_rows_avx2(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1);
 void matmul_rows_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1);
+// Prefill (many tokens) with quantized weights: exact fp32 products of decoded row panels.
+void gemm_rows_quantized_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1);
+// Token count from which the panel products beat streaming the weights once per token group.
+inline constexpr size_t kGemmMinTokens = 8;
 
 }  // namespace mxlm::kernels

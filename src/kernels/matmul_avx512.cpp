@@ -4,9 +4,10 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <vector>
 
 #include "kernels/matmul.h"
+#include "kernels/scratch.h"
+#include "quant/quantize.h"
 
 namespace mxlm::kernels {
 namespace {
@@ -137,38 +138,39 @@ inline void micro_tile(const float* panel, size_t depth, const float* x, size_t 
   }
 }
 
-template <class L>
-void gemm_rows(const QTensor& qw, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1) {
-  const auto* w = static_cast<const typename L::Elem*>(qw.weight);
-  const size_t cols = size_t(qw.cols), rows = size_t(qw.rows);
-  thread_local std::vector<float> panel;
-  panel.resize(kPanelRows * kDepth);
-  for (size_t k0 = 0; k0 < cols; k0 += kDepth) {
-    const size_t depth = std::min(kDepth, cols - k0);
-    for (size_t r = r0; r < r1; r += kPanelRows) {
-      const size_t n_rows = std::min(kPanelRows, r1 - r);
-      pack_panel<L>(w + r * cols, cols, n_rows, k0, depth, panel.data());
-      const __mmask16 m0 = n_rows >= 16 ? __mmask16(0xffff) : __mmask16((1u << n_rows) - 1);
-      const __mmask16 m1 = n_rows >= 32 ? __mmask16(0xffff) : n_rows <= 16 ? __mmask16(0) : __mmask16((1u << (n_rows - 16)) - 1);
-      const bool first = k0 == 0;
-      for (size_t t = 0; t < n_tokens; t += kTokenGroup) {
-        const float* xt = x + t * cols + k0;
-        float* yt = y + t * rows + r;
-        switch (std::min(kTokenGroup, n_tokens - t)) {
-          case 6: micro_tile<6>(panel.data(), depth, xt, cols, yt, rows, m0, m1, first); break;
-          case 5: micro_tile<5>(panel.data(), depth, xt, cols, yt, rows, m0, m1, first); break;
-          case 4: micro_tile<4>(panel.data(), depth, xt, cols, yt, rows, m0, m1, first); break;
-          case 3: micro_tile<3>(panel.data(), depth, xt, cols, yt, rows, m0, m1, first); break;
-          case 2: micro_tile<2>(panel.data(), depth, xt, cols, yt, rows, m0, m1, first); break;
-          case 1: micro_tile<1>(panel.data(), depth, xt, cols, yt, rows, m0, m1, first); break;
-        }
-      }
+// The 6×32 tiles of one packed panel for every token, accumulating into y unless `first`.
+void panel_tiles(const float* panel, size_t depth, const float* x, size_t cols, size_t n_tokens, float* y,
+                 size_t rows, size_t n_rows, bool first) {
+  const __mmask16 m0 = n_rows >= 16 ? __mmask16(0xffff) : __mmask16((1u << n_rows) - 1);
+  const __mmask16 m1 = n_rows >= 32 ? __mmask16(0xffff) : n_rows <= 16 ? __mmask16(0) : __mmask16((1u << (n_rows - 16)) - 1);
+  for (size_t t = 0; t < n_tokens; t += kTokenGroup) {
+    const float* xt = x + t * cols;
+    float* yt = y + t * rows;
+    switch (std::min(kTokenGroup, n_tokens - t)) {
+      case 6: micro_tile<6>(panel, depth, xt, cols, yt, rows, m0, m1, first); break;
+      case 5: micro_tile<5>(panel, depth, xt, cols, yt, rows, m0, m1, first); break;
+      case 4: micro_tile<4>(panel, depth, xt, cols, yt, rows, m0, m1, first); break;
+      case 3: micro_tile<3>(panel, depth, xt, cols, yt, rows, m0, m1, first); break;
+      case 2: micro_tile<2>(panel, depth, xt, cols, yt, rows, m0, m1, first); break;
+      case 1: micro_tile<1>(panel, depth, xt, cols, yt, rows, m0, m1, first); break;
     }
   }
 }
 
-// Few tokens are bound by reading the weights once; many are bound by arithmetic.
-constexpr size_t kGemmMinTokens = 8;
+template <class L>
+void gemm_rows(const QTensor& qw, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1) {
+  const auto* w = static_cast<const typename L::Elem*>(qw.weight);
+  const size_t cols = size_t(qw.cols), rows = size_t(qw.rows);
+  float* panel = scratch_of<float>(ScratchSlot::Panel, kPanelRows * kDepth);
+  for (size_t k0 = 0; k0 < cols; k0 += kDepth) {
+    const size_t depth = std::min(kDepth, cols - k0);
+    for (size_t r = r0; r < r1; r += kPanelRows) {
+      const size_t n_rows = std::min(kPanelRows, r1 - r);
+      pack_panel<L>(w + r * cols, cols, n_rows, k0, depth, panel);
+      panel_tiles(panel, depth, x + k0, cols, n_tokens, y + r, rows, n_rows, k0 == 0);
+    }
+  }
+}
 
 template <class L>
 void rows_kernel(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1) {
@@ -179,6 +181,24 @@ void rows_kernel(const QTensor& w, const float* x, size_t n_tokens, float* y, si
 }
 
 }  // namespace
+
+// Prefill with quantized weights: 32 rows at a time are decoded exactly to fp32 (once for all
+// tokens) and go through the same packed-panel product as float weights, so prefill stays
+// exact whatever the format.
+void gemm_rows_quantized_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1) {
+  const size_t cols = size_t(w.cols), rows = size_t(w.rows);
+  float* decoded = scratch_of<float>(ScratchSlot::PanelRows, kPanelRows * cols);
+  float* panel = scratch_of<float>(ScratchSlot::Panel, kPanelRows * kDepth);
+  for (size_t r = r0; r < r1; r += kPanelRows) {
+    const size_t n_rows = std::min(kPanelRows, r1 - r);
+    quant::dequantize_rows(w, int64_t(r), int64_t(r + n_rows), decoded);
+    for (size_t k0 = 0; k0 < cols; k0 += kDepth) {
+      const size_t depth = std::min(kDepth, cols - k0);
+      pack_panel<LoadF32>(decoded, cols, n_rows, k0, depth, panel);
+      panel_tiles(panel, depth, x + k0, cols, n_tokens, y + r, rows, n_rows, k0 == 0);
+    }
+  }
+}
 
 void matmul_rows_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1) {
   switch (w.dtype) {

@@ -70,13 +70,14 @@ TEST(QMatmul, EveryFormatAndIsaMatchesDequantizedDoubleProduct) {
             SCOPED_TRACE(testing::Message() << isa_name(isa) << " " << quant_mode_name(cs.spec.mode) << " " << cs.spec.bits
                                             << "/" << cs.spec.group << " " << dtype_name(cs.dtype) << (cs.global_scale ? " gs" : "")
                                             << " " << rows << "x" << cols << " n=" << n);
-            const MatmulRowsFn fn = matmul_kernel(isa, w);
+            // The kernel chosen for n tokens (prefill panels from kGemmMinTokens on).
+            const MatmulRowsFn fn = matmul_kernel(isa, w, n);
             ASSERT_NE(fn, nullptr);
             std::vector<float> y(n * rows, NAN);
             fn(w, x.data(), n, y.data(), 0, rows / 2);
             fn(w, x.data(), n, y.data(), rows / 2, rows);
-            // Only the AVX-512 integer path rounds activations (to int8 per block).
-            const bool int8_acts = isa == Isa::Avx512 && cs.spec.mode != QuantMode::Mxfp8;
+            // Only the AVX-512 integer decode path rounds activations (to int8 per block).
+            const bool int8_acts = isa == Isa::Avx512 && cs.spec.mode != QuantMode::Mxfp8 && n < kGemmMinTokens;
             for (size_t t = 0; t < n; ++t)
               for (size_t r = 0; r < rows; ++r) {
                 double want = 0, mag = 0, act = 0;
