@@ -89,9 +89,12 @@ def continue_final_message(rendered, messages):
     return rendered[:at + len(final.strip())]
 
 
-def render_case(env, case):
+def render_case(env, compiled, case):
     try:
-        template = env.from_string(case["template"])
+        source = case["template"]
+        if source not in compiled:
+            compiled[source] = env.from_string(source)
+        template = compiled[source]
         if "chat" in case:
             chat = case["chat"]
             if chat.get("continue_final_message") and chat.get("add_generation_prompt"):
@@ -112,7 +115,8 @@ def main():
     with open(sys.argv[1], encoding="utf-8") as f:
         cases = json.load(f)["cases"]
     env = make_env()
-    results = [render_case(env, case) for case in cases]
+    compiled = {}
+    results = [render_case(env, compiled, case) for case in cases]
     with open(sys.argv[2], "w", encoding="utf-8") as f:
         json.dump(results, f, ensure_ascii=False)
 
