@@ -5,11 +5,19 @@
 
 namespace mxlm::jinja {
 
-nlohmann::ordered_json chat_template_context(const ChatTemplateInputs& in) {
+namespace {
+
+void check_inputs(const ChatTemplateInputs& in) {
   if (!in.messages.is_array()) fail("chat messages must be a JSON array, got {}", in.messages.type_name());
   if (!in.tools.is_null() && !in.tools.is_array()) fail("chat tools must be a JSON array, got {}", in.tools.type_name());
   if (!in.special_tokens.is_object()) fail("special tokens must be a JSON object");
   if (!in.extra.is_object()) fail("extra template arguments must be a JSON object");
+}
+
+}  // namespace
+
+nlohmann::ordered_json chat_template_context(const ChatTemplateInputs& in) {
+  check_inputs(in);
   nlohmann::ordered_json context = nlohmann::ordered_json::object();
   context["messages"] = in.messages;
   context["tools"] = in.tools;
@@ -57,7 +65,18 @@ std::string cut_after_final_message(std::string rendered, const nlohmann::ordere
 std::string apply_chat_template(const Template& tmpl, const ChatTemplateInputs& inputs) {
   if (inputs.continue_final_message && inputs.add_generation_prompt)
     fail("continue_final_message and add_generation_prompt are mutually exclusive");
-  std::string rendered = tmpl.render(chat_template_context(inputs));
+  // The variables go straight from the inputs to template values, without an intermediate
+  // JSON copy of the whole conversation.
+  check_inputs(inputs);
+  Dict context;
+  context.items.reserve(8);
+  context.set(Value("messages"), from_json(inputs.messages));
+  context.set(Value("tools"), from_json(inputs.tools));
+  context.set(Value("documents"), from_json(inputs.documents));
+  context.set(Value("add_generation_prompt"), Value(inputs.add_generation_prompt));
+  for (const auto& [k, v] : inputs.special_tokens.items()) context.set(Value(k), from_json(v));
+  for (const auto& [k, v] : inputs.extra.items()) context.set(Value(k), from_json(v));
+  std::string rendered = tmpl.render_values(context);
   if (inputs.continue_final_message) rendered = cut_after_final_message(std::move(rendered), inputs.messages);
   return rendered;
 }

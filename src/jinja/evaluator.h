@@ -23,7 +23,7 @@ struct RenderLimits {
 
 class Scope {
  public:
-  explicit Scope(std::shared_ptr<Scope> parent) : parent_(std::move(parent)) {}
+  explicit Scope(std::shared_ptr<Scope> parent) : parent_(std::move(parent)) { vars_.reserve(4); }
   const Value* find(std::string_view name) const;
   void set(std::string_view name, Value value);
   const std::shared_ptr<Scope>& parent() const { return parent_; }
