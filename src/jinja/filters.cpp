@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include "core/error.h"
 #include "jinja/builtins.h"
@@ -62,6 +63,24 @@ Value f_attr(Evaluator&, const Value& v, const Args& a) {
   const std::string name = string_arg(a.get(0, "name", kEmpty), "attribute name");
   if (v.is_dict() && !has_method(v, name)) return Value::undefined(fmt::format("'dict object' has no attribute '{}'", name));
   return get_attribute(v, name);
+}
+
+// batch(n, fill_with): lists of n items; the last one padded when fill_with is given.
+Value f_batch(Evaluator&, const Value& v, const Args& a) {
+  const int64_t n = int_arg(a.get(0, "linecount", Value(int64_t(1))), "linecount");
+  if (n <= 0) fail("batch size must be positive");
+  const Value fill = a.get(1, "fill_with", kNone);
+  const auto items = iterate(v);
+  List out, row;
+  for (const Value& item : *items) {
+    row.push_back(item);
+    if (int64_t(row.size()) == n) out.push_back(Value(std::exchange(row, {})));
+  }
+  if (!row.empty()) {
+    if (!fill.is_none()) row.resize(size_t(n), fill);
+    out.push_back(Value(std::move(row)));
+  }
+  return Value(std::move(out));
 }
 
 Value f_capitalize(Evaluator&, const Value& v, const Args&) { return Value(text::capitalize(to_str(v))); }
@@ -496,7 +515,7 @@ Value f_wordcount(Evaluator&, const Value& v, const Args&) {
 
 const std::unordered_map<std::string_view, FilterFn>& filter_table() {
   static const std::unordered_map<std::string_view, FilterFn> table = {
-      {"abs", f_abs}, {"attr", f_attr}, {"capitalize", f_capitalize}, {"center", f_center},
+      {"abs", f_abs}, {"attr", f_attr}, {"batch", f_batch}, {"capitalize", f_capitalize}, {"center", f_center},
       {"count", f_length}, {"d", f_default}, {"default", f_default}, {"dictsort", f_dictsort},
       {"e", f_escape}, {"escape", f_escape}, {"first", f_first}, {"float", f_float},
       {"format", f_format}, {"indent", f_indent}, {"int", f_int}, {"items", f_items},
