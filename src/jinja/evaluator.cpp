@@ -197,6 +197,28 @@ bool contains(const Value& haystack, const Value& needle) {
 
 // ---- evaluator ----
 
+namespace {
+
+// Runs `f`, turning a failure without a template position into a TemplateError at `pos`: the
+// innermost expression or statement that knows its position names it. Exceptions from the
+// standard library (a number too large for stoll) count as template errors too.
+template <typename F>
+auto located(Position pos, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const TemplateError&) {
+    throw;
+  } catch (const RaisedException& e) {
+    throw TemplateError(pos.line, pos.column, e.what(), /*raised=*/true);
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw TemplateError(pos.line, pos.column, e.what());
+  }
+}
+
+}  // namespace
+
 Evaluator::Evaluator(const Dict& context, const RenderLimits& limits)
     : context_(context), limits_(limits), root_(std::make_shared<Scope>(nullptr)), scope_(root_) {}
 
@@ -227,7 +249,7 @@ class ScopeGuard {
 
 Evaluator::Flow Evaluator::render_body(const Body& body, std::string& out) {
   for (const StmtPtr& s : body) {
-    const Flow flow = render_stmt(*s, out);
+    const Flow flow = located(s->pos, [&] { return render_stmt(*s, out); });
     if (flow != Flow::kNormal) return flow;
   }
   return Flow::kNormal;
@@ -287,7 +309,7 @@ Evaluator::Flow Evaluator::render_stmt(const Stmt& stmt, std::string& out) {
 }
 
 void Evaluator::assign(const Target& target, Value value) {
-  try {
+  located(target.pos, [&] {
     if (!target.attribute.empty()) {
       const Value* ns = scope_->find(target.names[0]);
       if (!ns) ns = context_.find(target.names[0]);
@@ -304,11 +326,7 @@ void Evaluator::assign(const Target& target, Value value) {
       fail("{} values to unpack (expected {}, got {})", items->size() < target.names.size() ? "not enough" : "too many",
            target.names.size(), items->size());
     for (size_t i = 0; i < items->size(); ++i) scope_->set(target.names[i], (*items)[i]);
-  } catch (const TemplateError&) {
-    throw;
-  } catch (const Error& e) {
-    throw TemplateError(target.pos.line, target.pos.column, e.what());
-  }
+  });
 }
 
 Value Evaluator::apply_filters(const std::vector<std::unique_ptr<FilterExpr>>& filters, Value value) {
@@ -317,14 +335,7 @@ Value Evaluator::apply_filters(const std::vector<std::unique_ptr<FilterExpr>>& f
 }
 
 void Evaluator::render_for(const ForStmt& s, std::string& out) {
-  std::shared_ptr<const List> items;
-  try {
-    items = iterate(eval(*s.iterable));
-  } catch (const TemplateError&) {
-    throw;
-  } catch (const Error& e) {
-    throw TemplateError(s.iterable->pos.line, s.iterable->pos.column, e.what());
-  }
+  std::shared_ptr<const List> items = located(s.iterable->pos, [&] { return iterate(eval(*s.iterable)); });
   if (s.filter) {
     List kept;
     for (const Value& item : *items) {
@@ -416,13 +427,7 @@ void Evaluator::render_call_block(const CallBlockStmt& s, std::string& out) {
   Args args = eval_args(s.call->args);
   args.keyword.emplace_back("caller", caller);
   Value callee = eval(*s.call->callee);
-  try {
-    append_str(out, call(callee, args));
-  } catch (const TemplateError&) {
-    throw;
-  } catch (const Error& e) {
-    throw TemplateError(s.pos.line, s.pos.column, e.what());
-  }
+  located(s.pos, [&] { append_str(out, call(callee, args)); });
 }
 
 Value Evaluator::call(const Value& callee, const Args& args) {
@@ -452,13 +457,7 @@ Args Evaluator::eval_args(const std::vector<Argument>& args) {
 
 Value Evaluator::eval_filter(const FilterExpr& f, Value operand) {
   const Args args = eval_args(f.args);
-  try {
-    return f.fn(*this, operand, args);
-  } catch (const TemplateError&) {
-    throw;
-  } catch (const Error& e) {
-    throw TemplateError(f.pos.line, f.pos.column, e.what());
-  }
+  return located(f.pos, [&] { return f.fn(*this, operand, args); });
 }
 
 Value Evaluator::eval_call(const Call& c) {
@@ -479,15 +478,7 @@ Value Evaluator::eval_call(const Call& c) {
 }
 
 Value Evaluator::eval(const Expr& e) {
-  try {
-    return eval_inner(e);
-  } catch (const TemplateError&) {
-    throw;
-  } catch (const RaisedException& err) {
-    throw TemplateError(e.pos.line, e.pos.column, err.what(), /*raised=*/true);
-  } catch (const Error& err) {
-    throw TemplateError(e.pos.line, e.pos.column, err.what());
-  }
+  return located(e.pos, [&] { return eval_inner(e); });
 }
 
 Value Evaluator::eval_inner(const Expr& e) {

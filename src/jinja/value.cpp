@@ -9,6 +9,26 @@
 
 namespace mxlm::jinja {
 
+namespace {
+
+// Values nest only as deep as their JSON input or what a template builds step by step, but a
+// template can build a list nested thousands deep; the recursive walks below (repr, tojson,
+// ==, <, from_json) refuse to go deeper than this instead of overflowing the stack.
+constexpr int kMaxNesting = 512;
+thread_local int nesting = 0;
+
+struct NestingGuard {
+  NestingGuard() {
+    if (++nesting > kMaxNesting) {
+      --nesting;  // this guard never finishes constructing, so its destructor will not run
+      fail("value nested deeper than {} levels", kMaxNesting);
+    }
+  }
+  ~NestingGuard() { --nesting; }
+};
+
+}  // namespace
+
 Value::Value(List items, bool tuple) : Value(std::make_shared<const List>(std::move(items)), tuple) {}
 Value::Value(std::shared_ptr<const List> items, bool tuple)
     : kind_(tuple ? Kind::kTuple : Kind::kList), obj_(std::const_pointer_cast<List>(std::move(items))) {}
@@ -90,6 +110,7 @@ Value Args::get(size_t position, std::string_view name, const Value& fallback) c
 }
 
 bool equals(const Value& a, const Value& b) {
+  const NestingGuard guard;
   if (a.is_number() && b.is_number()) {
     if (a.is_float() || b.is_float()) return a.as_double() == b.as_double();
     return a.as_int() == b.as_int();
@@ -122,6 +143,7 @@ bool equals(const Value& a, const Value& b) {
 }
 
 bool less(const Value& a, const Value& b) {
+  const NestingGuard guard;
   if (a.is_number() && b.is_number()) {
     if (a.is_float() || b.is_float()) return a.as_double() < b.as_double();
     return a.as_int() < b.as_int();
@@ -190,6 +212,7 @@ std::string to_str(const Value& v) {
 }
 
 std::string repr(const Value& v) {
+  const NestingGuard guard;
   switch (v.kind()) {
     case Kind::kString: return text::repr(v.as_string());
     case Kind::kUndefined: return "Undefined";
@@ -245,6 +268,7 @@ std::string json_key(const Value& k) {
 }
 
 void append_json(std::string& out, const Value& v, int indent, bool sort_keys, int level) {
+  const NestingGuard guard;
   switch (v.kind()) {
     case Kind::kNone: out += "null"; return;
     case Kind::kBool: out += v.as_bool() ? "true" : "false"; return;
@@ -304,6 +328,7 @@ void append_json(std::string& out, const Value& v, int indent, bool sort_keys, i
 
 template <typename Json>
 Value from_json_impl(const Json& j) {
+  const NestingGuard guard;
   switch (j.type()) {
     case Json::value_t::null: return Value::none();
     case Json::value_t::boolean: return Value(j.template get<bool>());

@@ -284,6 +284,11 @@ TEST(JinjaLanguage, LimitsStopRunawayTemplates) {
   limits = {};
   limits.max_output = 1 << 20;
   EXPECT_THROW(Template("{{ 'x' * 10000000 }}").render(nlohmann::json::object(), limits), TemplateError);
+  // A list nested 5000 deep: printing or serializing it must fail cleanly, not overflow the stack.
+  const Template deep("{% set ns = namespace(x=[]) %}{% for i in range(5000) %}{% set ns.x = [ns.x] %}{% endfor %}"
+                      "{{ ns.x|tojson if json else ns.x }}");
+  EXPECT_THROW(deep.render(nlohmann::json{{"json", true}}), TemplateError);
+  EXPECT_THROW(deep.render(nlohmann::json{{"json", false}}), TemplateError);
 }
 
 }  // namespace
