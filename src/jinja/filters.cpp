@@ -54,7 +54,7 @@ Value fold_case(const Value& v, bool case_sensitive) {
 
 Value f_abs(Evaluator&, const Value& v, const Args&) {
   if (v.is_float()) return Value(std::fabs(v.as_double()));
-  if (v.is_int() || v.is_bool()) return Value(v.as_int() < 0 ? -v.as_int() : v.as_int());
+  if (v.is_int() || v.is_bool()) return v.as_int() < 0 ? negate_int(v.as_int()) : Value(v.as_int());
   fail("bad operand type for abs(): '{}'", v.type_name());
 }
 
@@ -68,7 +68,7 @@ Value f_attr(Evaluator&, const Value& v, const Args& a) {
 // batch(n, fill_with): lists of n items; the last one padded when fill_with is given.
 Value f_batch(Evaluator&, const Value& v, const Args& a) {
   const int64_t n = int_arg(a.get(0, "linecount", Value(int64_t(1))), "linecount");
-  if (n <= 0) fail("batch size must be positive");
+  if (n <= 0 || n > int64_t(kMaxBuiltSize)) fail("batch size {} is out of range", n);
   const Value fill = a.get(1, "fill_with", kNone);
   const auto items = iterate(v);
   List out, row;
@@ -109,6 +109,7 @@ Value f_title(Evaluator&, const Value& v, const Args&) {
 Value f_center(Evaluator&, const Value& v, const Args& a) {
   const std::string s = to_str(v);
   const int64_t width = int_arg(a.get(0, "width", Value(int64_t(80))), "width");
+  if (width > int64_t(kMaxBuiltSize)) fail("width {} is too large", width);
   const int64_t n = int64_t(text::length(s));
   if (width <= n) return Value(s);
   const int64_t pad = width - n;
@@ -187,6 +188,14 @@ bool parse_int(const std::string& raw, int64_t base, int64_t& out) {
   return end && *end == 0 && errno == 0;
 }
 
+// int(float): beyond int64 Python would give a big int; the float itself is the nearest we have.
+Value float_to_int(double d, const Value& fallback) {
+  if (!std::isfinite(d)) return fallback;
+  const double t = std::trunc(d);
+  if (t >= -9.2e18 && t <= 9.2e18) return Value(int64_t(t));
+  return Value(t);
+}
+
 Value f_float(Evaluator&, const Value& v, const Args& a) {
   if (v.is_number()) return Value(v.as_double());
   double d;
@@ -199,17 +208,27 @@ Value f_int(Evaluator&, const Value& v, const Args& a) {
   if (v.is_int() || v.is_bool()) return Value(v.as_int());
   if (v.is_float()) {
     const double d = v.as_double();
-    if (std::isnan(d) || std::isinf(d)) return fallback;
-    return Value(int64_t(std::trunc(d)));
+    return float_to_int(d, fallback);
   }
   if (v.is_string()) {
     int64_t i;
     const int64_t base = int_arg(a.get(1, "base", Value(int64_t(10))), "base");
     if (parse_int(v.as_string(), base, i)) return Value(i);
     double d;
-    if (parse_float(v.as_string(), d) && std::isfinite(d)) return Value(int64_t(std::trunc(d)));
+    if (parse_float(v.as_string(), d)) return float_to_int(d, fallback);
   }
   return fallback;
+}
+
+// One printf conversion, sized first so that no width or precision truncates or overflows.
+template <typename T>
+std::string printf_one(const std::string& format, T value) {
+  const int n = std::snprintf(nullptr, 0, format.c_str(), value);
+  if (n < 0 || size_t(n) > kMaxBuiltSize) fail("formatted value too large");
+  std::string out(size_t(n) + 1, '\0');
+  std::snprintf(out.data(), out.size(), format.c_str(), value);
+  out.resize(size_t(n));
+  return out;
 }
 
 Value f_format(Evaluator&, const Value& v, const Args& a) {
@@ -233,23 +252,21 @@ Value f_format(Evaluator&, const Value& v, const Args& a) {
     }
     if (next >= a.positional.size()) fail("not enough arguments for format string");
     const Value& arg = a.positional[next++];
-    char buf[512];
     switch (conv) {
       case 's':
       case 'r': {
-        std::snprintf(buf, sizeof buf, (spec + "s").c_str(), (conv == 's' ? to_str(arg) : repr(arg)).c_str());
-        out += buf;
+        const std::string text = conv == 's' ? to_str(arg) : repr(arg);
+        out += spec == "%" ? text : printf_one(spec + "s", text.c_str());  // plain %s keeps NUL bytes
         break;
       }
       case 'd': case 'i':
         if (!arg.is_number()) fail("%{} format: a real number is required, not {}", conv, arg.type_name());
-        std::snprintf(buf, sizeof buf, (spec + "lld").c_str(), (long long)(arg.is_float() ? std::trunc(arg.as_double()) : arg.as_int()));
-        out += buf;
+        out += printf_one(spec + "lld", arg.is_float() ? (long long)std::clamp(std::trunc(arg.as_double()), -9.2e18, 9.2e18)
+                                                       : (long long)arg.as_int());
         break;
       case 'f': case 'F': case 'e': case 'E': case 'g': case 'G':
         if (!arg.is_number()) fail("must be real number, not {}", arg.type_name());
-        std::snprintf(buf, sizeof buf, (spec + conv).c_str(), arg.as_double());
-        out += buf;
+        out += printf_one(spec + conv, arg.as_double());
         break;
       default: fail("unsupported format character '{}'", std::string(1, conv));
     }
@@ -260,7 +277,9 @@ Value f_format(Evaluator&, const Value& v, const Args& a) {
 
 Value f_indent(Evaluator&, const Value& v, const Args& a) {
   const Value& width = a.get(0, "width", Value(int64_t(4)));
-  const std::string indention = width.is_string() ? width.as_string() : std::string(size_t(std::max<int64_t>(0, int_arg(width, "width"))), ' ');
+  const int64_t spaces = width.is_string() ? 0 : int_arg(width, "width");
+  if (spaces > 1024) fail("indent width {} is too large", spaces);
+  const std::string indention = width.is_string() ? width.as_string() : std::string(size_t(std::max<int64_t>(0, spaces)), ' ');
   const bool first = a.get(1, "first", kFalse).truthy();
   const bool blank = a.get(2, "blank", kFalse).truthy();
   const std::vector<std::string> lines = text::splitlines(to_str(v) + "\n");
@@ -393,7 +412,9 @@ Value f_round(Evaluator&, const Value& v, const Args& a) {
     int64_t scale = 1;
     for (int64_t i = 0; i < -precision && scale < (int64_t(1) << 60) / 10; ++i) scale *= 10;
     const double q = double(v.as_int()) / double(scale);
-    return Value(int64_t(std::nearbyint(q)) * scale);
+    int64_t rounded;
+    if (__builtin_mul_overflow(int64_t(std::nearbyint(q)), scale, &rounded)) return Value(std::nearbyint(q) * double(scale));
+    return Value(rounded);
   }
   const double x = v.as_double();
   if (method == "common") {
@@ -435,7 +456,11 @@ Value f_sum(Evaluator&, const Value& v, const Args& a) {
   for (const Value& item : *iterated) {
     const Value x = attribute.is_none() ? item : attribute_path(item, to_str(attribute));
     if (!total.is_number() || !x.is_number()) fail("unsupported operand type(s) for +: '{}' and '{}'", total.type_name(), x.type_name());
-    total = total.is_float() || x.is_float() ? Value(total.as_double() + x.as_double()) : Value(total.as_int() + x.as_int());
+    int64_t sum;
+    if (total.is_float() || x.is_float() || __builtin_add_overflow(total.as_int(), x.as_int(), &sum))
+      total = Value(total.as_double() + x.as_double());
+    else
+      total = Value(sum);
   }
   return total;
 }

@@ -31,10 +31,11 @@ Value g_range(Evaluator&, Args& a) {
   }
   if (step == 0) fail("range() arg 3 must not be zero");
   List out;
-  for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
+  for (int64_t i = start; step > 0 ? i < stop : i > stop;) {
     if (int64_t(out.size()) >= kMaxRange)
       fail("Range too big. The sandbox blocks ranges larger than MAX_RANGE ({}).", kMaxRange);
     out.push_back(Value(i));
+    if (__builtin_add_overflow(i, step, &i)) break;
   }
   return Value(std::move(out));
 }

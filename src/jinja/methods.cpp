@@ -102,12 +102,13 @@ std::string format_field(const Value& v, const std::string& spec) {
     ++i;
   }
   int64_t width = 0;
-  while (i < spec.size() && isdigit(uint8_t(spec[i]))) width = width * 10 + (spec[i++] - '0');
+  while (i < spec.size() && isdigit(uint8_t(spec[i]))) width = std::min<int64_t>(width * 10 + (spec[i++] - '0'), kMaxBuiltSize + 1);
+  if (width > int64_t(kMaxBuiltSize)) fail("format width too large");
   int precision = -1;
   if (i < spec.size() && spec[i] == '.') {
     precision = 0;
     ++i;
-    while (i < spec.size() && isdigit(uint8_t(spec[i]))) precision = precision * 10 + (spec[i++] - '0');
+    while (i < spec.size() && isdigit(uint8_t(spec[i]))) precision = std::min(precision * 10 + (spec[i++] - '0'), 1 << 20);
   }
   const char type = i < spec.size() ? spec[i++] : 0;
   if (i != spec.size()) fail("invalid format specifier '{}'", spec);
@@ -121,7 +122,8 @@ std::string format_field(const Value& v, const std::string& spec) {
   char buf[512];
   if (type == 'd' || (type == 0 && !v.is_float())) {
     if (v.is_float()) fail("unknown format code 'd' for object of type 'float'");
-    body = std::to_string(v.as_int() < 0 ? -v.as_int() : v.as_int());
+    body = std::to_string(v.as_int());
+    if (body[0] == '-') body.erase(0, 1);
   } else {
     const char t = type == 0 ? 'g' : type == '%' ? 'f' : type;
     const double x = std::fabs(type == '%' ? v.as_double() * 100 : v.as_double());
@@ -287,6 +289,7 @@ Value string_method(const std::string& s, std::string_view name, const Args& a) 
   }
   if (name == "center" || name == "ljust" || name == "rjust") {
     const int64_t width = int_of(a.get(0, "width", Value()), "width");
+    if (width > int64_t(kMaxBuiltSize)) fail("width {} is too large", width);
     const std::string fill = a.positional.size() > 1 ? str_of(a.positional[1], "fill character") : " ";
     if (name == "center") {
       // Python's centering puts the odd space on the left only when width is odd.
@@ -303,6 +306,7 @@ Value string_method(const std::string& s, std::string_view name, const Args& a) 
   }
   if (name == "zfill") {
     const int64_t width = int_of(a.get(0, "width", Value()), "width");
+    if (width > int64_t(kMaxBuiltSize)) fail("width {} is too large", width);
     const int64_t n = int64_t(text::length(s));
     if (width <= n) return Value(s);
     const bool signed_ = !s.empty() && (s[0] == '+' || s[0] == '-');

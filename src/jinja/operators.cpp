@@ -40,14 +40,14 @@ Value repeat(const Value& seq, int64_t n) {
   if (n < 0) n = 0;
   if (seq.is_string()) {
     const std::string& s = seq.as_string();
-    if (!s.empty() && uint64_t(n) > (uint64_t(1) << 40) / s.size()) fail("repeated string too large");
+    if (!s.empty() && uint64_t(n) > kMaxBuiltSize / s.size()) fail("repeated string too large");
     std::string out;
     out.reserve(s.size() * size_t(n));
     for (int64_t i = 0; i < n; ++i) out += s;
     return Value(std::move(out));
   }
   const List& items = seq.as_list();
-  if (!items.empty() && uint64_t(n) > (uint64_t(1) << 32) / items.size()) fail("repeated list too large");
+  if (!items.empty() && uint64_t(n) > kMaxBuiltSize / items.size()) fail("repeated list too large");
   List out;
   out.reserve(items.size() * size_t(n));
   for (int64_t i = 0; i < n; ++i) out.insert(out.end(), items.begin(), items.end());
@@ -71,7 +71,7 @@ Value unary_op(UnaryOp op, const Value& v) {
   if (op == UnaryOp::kNot) return Value(!v.truthy());
   if (v.is_undefined()) unsupported(BinaryOp::kSub, v, v);
   if (v.is_float()) return Value(op == UnaryOp::kNegate ? -v.as_double() : v.as_double());
-  if (v.is_int() || v.is_bool()) return Value(op == UnaryOp::kNegate ? -v.as_int() : v.as_int());
+  if (v.is_int() || v.is_bool()) return op == UnaryOp::kNegate ? negate_int(v.as_int()) : Value(v.as_int());
   fail("bad operand type for unary {}: '{}'", op == UnaryOp::kNegate ? "-" : "+", v.type_name());
 }
 
@@ -130,7 +130,7 @@ Value binary_op(BinaryOp op, const Value& a, const Value& b) {
         }
         const int64_t x = a.as_int(), y = b.as_int();
         if (y == 0) fail("integer division or modulo by zero");
-        if (y == -1) return Value(-x);
+        if (y == -1) return negate_int(x);
         int64_t q = x / y;
         if ((x % y != 0) && ((x < 0) != (y < 0))) --q;
         return Value(q);
@@ -210,7 +210,10 @@ Value slice(const Value& object, const Value& start_v, const Value& stop_v, cons
   };
   const int64_t start = adjust(start_v, true), stop = adjust(stop_v, false);
   std::vector<int64_t> picks;
-  for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) picks.push_back(i);
+  for (int64_t i = start; step > 0 ? i < stop : i > stop;) {
+    picks.push_back(i);
+    if (__builtin_add_overflow(i, step, &i)) break;
+  }
   if (object.is_list()) {
     List out;
     out.reserve(picks.size());

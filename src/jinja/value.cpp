@@ -109,6 +109,8 @@ Value Args::get(size_t position, std::string_view name, const Value& fallback) c
   return fallback;
 }
 
+Value negate_int(int64_t i) { return i == INT64_MIN ? Value(-double(i)) : Value(-i); }
+
 bool equals(const Value& a, const Value& b) {
   const NestingGuard guard;
   if (a.is_number() && b.is_number()) {

@@ -149,6 +149,12 @@ struct LoopState {
   bool changed_called = false;
 };
 
+// Python ints are unbounded; ours are int64 and fall back to a float where they would overflow.
+Value negate_int(int64_t i);
+// The largest string or list a built-in builds from a size the template gives (a width, a
+// repeat count): far beyond any prompt, well below what would exhaust memory.
+constexpr size_t kMaxBuiltSize = size_t(1) << 26;
+
 // Python equality (`==`): numbers compare by value across int/float/bool.
 bool equals(const Value& a, const Value& b);
 // Python ordering (`<`); throws mxlm::Error for types Python cannot order.
