@@ -222,6 +222,20 @@ auto located(Position pos, F&& f) -> decltype(f()) {
 Evaluator::Evaluator(const Dict& context, const RenderLimits& limits)
     : context_(context), limits_(limits), root_(std::make_shared<Scope>(nullptr)), scope_(root_) {}
 
+Evaluator::~Evaluator() {
+  for (const auto& weak : namespaces_) {
+    if (auto ns = weak.lock()) {
+      auto items = std::move(ns->items);  // destroyed after ns no longer points at them
+      ns->items.clear();
+    }
+  }
+}
+
+Value Evaluator::make_namespace(std::shared_ptr<Dict> dict) {
+  namespaces_.push_back(dict);
+  return Value::namespace_(std::move(dict));
+}
+
 void Evaluator::render(const Program& program, std::string& out) { render_body(program.body, out); }
 
 void Evaluator::step(Position pos) {

@@ -36,6 +36,13 @@ class Scope {
 class Evaluator {
  public:
   Evaluator(const Dict& context, const RenderLimits& limits);
+  ~Evaluator();
+  Evaluator(const Evaluator&) = delete;
+  Evaluator& operator=(const Evaluator&) = delete;
+
+  // Namespaces are the only mutable values, so the only way to build a reference cycle
+  // ({% set ns.self = ns %}); the evaluator empties every one it made when the render ends.
+  Value make_namespace(std::shared_ptr<Dict> dict);
 
   void render(const Program& program, std::string& out);
 
@@ -66,6 +73,7 @@ class Evaluator {
                    const std::weak_ptr<Scope>& defined_in, const Args& args, const Value& caller);
   void step(Position pos);
 
+  std::vector<std::weak_ptr<Dict>> namespaces_;
   const Dict& context_;
   RenderLimits limits_;
   std::shared_ptr<Scope> root_;

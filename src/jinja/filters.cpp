@@ -261,6 +261,7 @@ Value f_format(Evaluator&, const Value& v, const Args& a) {
       }
       case 'd': case 'i':
         if (!arg.is_number()) fail("%{} format: a real number is required, not {}", conv, arg.type_name());
+        if (arg.is_float() && !std::isfinite(arg.as_double())) fail("cannot convert float {} to integer", format_float(arg.as_double()));
         out += printf_one(spec + "lld", arg.is_float() ? (long long)std::clamp(std::trunc(arg.as_double()), -9.2e18, 9.2e18)
                                                        : (long long)arg.as_int());
         break;

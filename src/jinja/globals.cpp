@@ -59,7 +59,7 @@ std::shared_ptr<Dict> dict_from_args(const Args& a) {
   return d;
 }
 
-Value g_namespace(Evaluator&, Args& a) { return Value::namespace_(dict_from_args(a)); }
+Value g_namespace(Evaluator& ev, Args& a) { return ev.make_namespace(dict_from_args(a)); }
 Value g_dict(Evaluator&, Args& a) { return Value(std::shared_ptr<const Dict>(dict_from_args(a))); }
 
 Value g_raise_exception(Evaluator&, Args& a) {
@@ -79,7 +79,7 @@ Value g_strftime_now(Evaluator&, Args& a) {
 }
 
 // cycler(a, b).next() and joiner(sep)() keep state between calls.
-Value g_cycler(Evaluator&, Args& a) {
+Value g_cycler(Evaluator& ev, Args& a) {
   auto items = std::make_shared<List>(a.positional);
   auto position = std::make_shared<size_t>(0);
   auto ns = std::make_shared<Dict>();
@@ -87,7 +87,7 @@ Value g_cycler(Evaluator&, Args& a) {
     if (items->empty()) fail("no items for cycling given");
     return (*items)[(*position)++ % items->size()];
   }})));
-  return Value::namespace_(ns);
+  return ev.make_namespace(std::move(ns));
 }
 
 Value g_joiner(Evaluator&, Args& a) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "jinja/chat_template.h"
 #include "reference_renderers.h"
@@ -83,7 +84,7 @@ Rendering render_mxlm(const Template& t, const ordered_json& chat) {
   return r;
 }
 
-TEST(ChatTemplate, MatchesPythonJinja2OnQwenTemplates) {
+TEST(JinjaChatTemplate, MatchesPythonJinja2OnQwenTemplates) {
   const auto templates = chat_templates();
   if (templates.empty()) GTEST_SKIP() << "no chat templates: ../shared is absent";
   if (!testing::python_jinja2_available()) GTEST_SKIP() << "python3-jinja2 is not installed";
@@ -132,7 +133,7 @@ TEST(ChatTemplate, MatchesPythonJinja2OnQwenTemplates) {
 // @huggingface/jinja is a JavaScript port: where it renders the same as mxlm, good; where it
 // differs, Python Jinja2 decides, and mxlm must be the one that matches Python (the port prints
 // 1.0 as 1, 2.5e-07 as 2.5e-7, and raises where Python does not). The deviations are listed.
-TEST(ChatTemplate, AgreesWithHuggingFaceJinjaWhereItFollowsPython) {
+TEST(JinjaChatTemplate, AgreesWithHuggingFaceJinjaWhereItFollowsPython) {
   const auto templates = chat_templates();
   if (templates.empty()) GTEST_SKIP() << "no chat templates: ../shared is absent";
   if (!testing::hf_jinja_available()) GTEST_SKIP() << "@huggingface/jinja is not installed (cd tests/node && npm install)";
@@ -174,7 +175,7 @@ TEST(ChatTemplate, AgreesWithHuggingFaceJinjaWhereItFollowsPython) {
   for (const auto& d : deviations) std::printf("  %s\n", d.c_str());
 }
 
-TEST(ChatTemplate, BuildsTheTransformersContext) {
+TEST(JinjaChatTemplate, BuildsTheTransformersContext) {
   ChatTemplateInputs in;
   in.messages = ordered_json::array({{{"role", "user"}, {"content", "hi"}}});
   in.add_generation_prompt = true;
@@ -193,6 +194,25 @@ TEST(ChatTemplate, BuildsTheTransformersContext) {
   in.messages = "not a list";
   in.continue_final_message = false;
   EXPECT_THROW(apply_chat_template(Template("x"), in), Error);
+}
+
+// One parsed template serves concurrent requests: rendering keeps all state in the evaluator.
+TEST(JinjaChatTemplate, RendersFromManyThreadsAtOnce) {
+  const Template t(
+      "{%- set ns = namespace(n=0) %}{%- for m in messages %}{%- set ns.n = ns.n + 1 %}"
+      "{{- m.role ~ ':' ~ m.content|trim ~ (loop.last and '.' or ',') }}{%- endfor %}{{ ns.n }}");
+  ChatTemplateInputs in;
+  for (int i = 0; i < 50; ++i) in.messages.push_back({{"role", "user"}, {"content", " turn " + std::to_string(i)}});
+  const std::string want = apply_chat_template(t, in);
+  std::vector<std::thread> threads;
+  std::vector<int> mismatches(4, 0);
+  for (int w = 0; w < 4; ++w)
+    threads.emplace_back([&, w] {
+      for (int k = 0; k < 200; ++k) mismatches[size_t(w)] += apply_chat_template(t, in) != want;
+    });
+  for (auto& th : threads) th.join();
+  for (int m : mismatches) EXPECT_EQ(m, 0);
+  EXPECT_NE(want.find("user:turn 49.50"), std::string::npos) << want;
 }
 
 }  // namespace
