@@ -1,9 +1,10 @@
 #include "server/openai_schema.h"
 
 namespace mxlm::server {
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
-json ApiError::body() const {
+nlohmann::json ApiError::body() const {
+  using nlohmann::json;
   return {{"error", {{"message", what()}, {"type", type_}, {"param", param_.empty() ? json() : json(param_)},
                      {"code", code_.empty() ? json() : json(code_)}}}};
 }

@@ -18,7 +18,7 @@ struct ChatConfig {
   int max_new_tokens = -1;  // -1: until the context is full
   sampling::SamplerConfig sampler;
   std::vector<std::string> stop;    // stop strings (not included in the output)
-  nlohmann::json tools = nullptr;   // OpenAI tool list, rendered by the chat template
+  nlohmann::ordered_json tools = nullptr;  // OpenAI tool list (key order kept for the template's tojson)
   std::string tool_choice = "auto"; // auto, none, required, or a function name
   // Thinking: reasoning_effort none/low turns it off, medium/high on; enable_thinking, when
   // set, wins. preserve_thinking keeps earlier turns' reasoning in the prompt (Qwen3.6).
@@ -26,7 +26,7 @@ struct ChatConfig {
   std::optional<bool> enable_thinking;
   bool preserve_thinking = false;
   int thinking_budget = -1;  // tokens of reasoning before </think> is forced; -1 = unlimited
-  nlohmann::json template_kwargs = nlohmann::json::object();  // extra chat-template variables
+  nlohmann::ordered_json template_kwargs = nlohmann::ordered_json::object();  // extra chat-template variables
   bool logprobs = false;
   int top_logprobs = 0;
 };

@@ -8,6 +8,7 @@
 
 namespace mxlm::session {
 using nlohmann::json;
+using ToolList = nlohmann::ordered_json;
 
 namespace {
 
@@ -35,16 +36,16 @@ size_t partial_tag_suffix(std::string_view text, std::initializer_list<std::stri
 }
 
 // The JSON-schema type of parameter `arg` of function `name`, or "" when unknown.
-std::string schema_type(const json* tools, const std::string& name, const std::string& arg) {
+std::string schema_type(const ToolList* tools, const std::string& name, const std::string& arg) {
   if (!tools || !tools->is_array()) return "";
-  for (const json& tool : *tools) {
-    const json& fn = tool.contains("function") ? tool["function"] : tool;
+  for (const auto& tool : *tools) {
+    const auto& fn = tool.contains("function") ? tool["function"] : tool;
     if (!fn.is_object() || fn.value("name", "") != name) continue;
-    const json* props = nullptr;
+    const ToolList* props = nullptr;
     if (fn.contains("parameters") && fn["parameters"].is_object() && fn["parameters"].contains("properties"))
       props = &fn["parameters"]["properties"];
     if (!props || !props->is_object() || !props->contains(arg)) return "";
-    const json& type = (*props)[arg].contains("type") ? (*props)[arg]["type"] : json();
+    const ToolList type = (*props)[arg].contains("type") ? (*props)[arg]["type"] : ToolList();
     if (type.is_string()) return type.get<std::string>();
     if (type.is_array() && !type.empty() && type[0].is_string()) return type[0].get<std::string>();
     return "";
@@ -66,7 +67,7 @@ json typed_value(const std::string& raw, const std::string& type) {
   return v;
 }
 
-ToolCall parse_xml_call(std::string_view body, const json* tools) {
+ToolCall parse_xml_call(std::string_view body, const ToolList* tools) {
   constexpr std::string_view kFn = "<function=", kFnEnd = "</function>", kParam = "<parameter=", kParamEnd = "</parameter>";
   const size_t fn = body.find(kFn);
   if (fn == std::string_view::npos) fail("tool call has no <function=NAME>");
@@ -126,13 +127,13 @@ std::string new_tool_call_id() {
   return id;
 }
 
-ToolCall parse_tool_call(std::string_view body, const json* tools) {
+ToolCall parse_tool_call(std::string_view body, const ToolList* tools) {
   ToolCall call = trim(body).starts_with("{") ? parse_json_call(body) : parse_xml_call(body, tools);
   call.id = new_tool_call_id();
   return call;
 }
 
-OutputParser::OutputParser(bool in_reasoning, const json* tools)
+OutputParser::OutputParser(bool in_reasoning, const ToolList* tools)
     : mode_(in_reasoning ? Mode::Reasoning : Mode::Content), tools_(tools) {}
 
 void OutputParser::emit(ParsedDelta& out, std::string_view text) {

@@ -31,7 +31,7 @@ class OutputParser {
  public:
   // `in_reasoning`: the prompt already opened `<think>`. `tools`: the request's OpenAI tool list
   // (used to type XML parameter values by their JSON schema); may be null.
-  OutputParser(bool in_reasoning, const nlohmann::json* tools);
+  OutputParser(bool in_reasoning, const nlohmann::ordered_json* tools);
 
   ParsedDelta feed(std::string_view text);
   // End of generation: releases held-back text. An unterminated tool call is returned as
@@ -46,7 +46,7 @@ class OutputParser {
   void close_tool_call(ParsedDelta& out);
 
   Mode mode_;
-  const nlohmann::json* tools_;
+  const nlohmann::ordered_json* tools_;
   std::string pending_;           // undecided text (possible tag prefix)
   std::string held_whitespace_;   // trailing whitespace of content/reasoning, emitted only if more text follows
   bool at_section_start_ = true;  // drop whitespace that opens a reasoning or content section
@@ -55,7 +55,7 @@ class OutputParser {
 
 // Parses the text between <tool_call> and </tool_call>; throws mxlm::Error if it is neither
 // the XML nor the JSON form.
-ToolCall parse_tool_call(std::string_view body, const nlohmann::json* tools);
+ToolCall parse_tool_call(std::string_view body, const nlohmann::ordered_json* tools);
 
 // A fresh unique id of the form "call_<24 alphanumerics>".
 std::string new_tool_call_id();

@@ -18,7 +18,7 @@ struct Collected {
 
 // Runs the parser over `text` fed in pieces of `step` bytes; checks that no piece of content
 // ever contains a '<' that belongs to a tag.
-Collected parse(const std::string& text, size_t step, bool in_reasoning = false, const json* tools = nullptr,
+Collected parse(const std::string& text, size_t step, bool in_reasoning = false, const nlohmann::ordered_json* tools = nullptr,
                 bool check_no_tags = true) {
   OutputParser p(in_reasoning, tools);
   Collected c;
@@ -33,7 +33,7 @@ Collected parse(const std::string& text, size_t step, bool in_reasoning = false,
   return c;
 }
 
-const json kTools = json::parse(R"([
+const nlohmann::ordered_json kTools = nlohmann::ordered_json::parse(R"([
   {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {
      "city": {"type": "string"}, "days": {"type": "integer"}, "metric": {"type": "boolean"},
      "opts": {"type": "object"}, "zip": {"type": "string", "pattern": "^[0-9]+$"}}}}}
