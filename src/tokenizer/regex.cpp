@@ -80,8 +80,8 @@ Regex::Regex(std::string_view pattern, bool literal) : pattern_(pattern) {
   const std::string source = literal ? std::string(pattern) : rewrite_white_space_classes(pattern);
   int error = 0;
   PCRE2_SIZE offset = 0;
-  uint32_t options = PCRE2_UTF | PCRE2_UCP;
-  if (literal) options |= PCRE2_LITERAL;
+  // PCRE2_LITERAL admits no UCP, which a literal does not need anyway.
+  const uint32_t options = PCRE2_UTF | (literal ? PCRE2_LITERAL : PCRE2_UCP);
   pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(source.data()), source.size(),
                                    options, &error, &offset, nullptr);
   if (!code)
