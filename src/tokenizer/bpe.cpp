@@ -17,7 +17,7 @@ constexpr uint64_t kEmptyKey = ~uint64_t(0);
 constexpr size_t kShortPiece = 64;
 // Longer pieces rarely repeat; caching them would only evict useful entries.
 constexpr size_t kMaxCachedBytes = 256;
-constexpr size_t kMaxCacheEntries = 1 << 17;
+constexpr size_t kMaxCacheEntries = 1 << 16;  // a few MB per thread at most
 
 uint64_t pair_key(int32_t left, int32_t right) {
   return (uint64_t(uint32_t(left)) << 32) | uint32_t(right);
