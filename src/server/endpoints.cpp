@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "session/output_parser.h"
+#include "server/chunk_stream.h"
 
 namespace mxlm::server {
 using json = nlohmann::ordered_json;
@@ -26,15 +26,6 @@ std::string random_id(const char* prefix) {
 }
 
 std::string sse(const json& event) { return "data: " + event.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n"; }
-
-// Every tool call of a response gets an id that is unique within it: clients match tool
-// results to calls by id, and a repeated or empty id silently drops results.
-void ensure_unique_ids(std::vector<session::ToolCall>& calls, std::set<std::string>& seen) {
-  for (auto& c : calls) {
-    while (c.id.empty() || seen.count(c.id)) c.id = session::new_tool_call_id();
-    seen.insert(c.id);
-  }
-}
 
 }  // namespace
 
@@ -168,7 +159,7 @@ json Generation::run() {
     std::optional<Lease> lease = ticket_.wait();
     session::ChatResult r = generate(*lease, [](const session::StreamEvent&) { return true; });
     std::set<std::string> ids;
-    ensure_unique_ids(r.tool_calls, ids);
+    make_ids_unique(r.tool_calls, ids);
     return chat_ ? chat_completion_json(id_, endpoints_.model_id_, created_, r)
                  : completion_json(id_, endpoints_.model_id_, created_, r);
   } catch (...) {
@@ -178,56 +169,30 @@ json Generation::run() {
 }
 
 void Generation::run_stream(const WriteFn& write) {
-  const std::string& model = endpoints_.model_id_;
   bool connected = true;
-  auto send = [&](const json& event) { return connected = connected && write(sse(event)); };
+  auto send = [&](const std::vector<json>& events) {
+    for (const json& e : events) connected = connected && write(sse(e));
+    return connected;
+  };
+  ChunkStream chunks(id_, endpoints_.model_id_, created_, chat_, include_usage_);
   try {
     // Comment lines keep the connection visibly alive while queued and reveal a client that
     // left: its socket starts failing writes, and the request gives up its place.
     std::optional<Lease> lease = ticket_.wait([&] { return connected = connected && write(": queued\n\n"); });
-    if (!lease) {
-      endpoints_.metrics_.request_cancelled();
-      return;
+    if (lease && send(chunks.start())) {
+      const session::ChatResult r = generate(*lease, [&](const session::StreamEvent& e) { return send(chunks.event(e)); });
+      if (r.finish_reason != "cancelled") send(chunks.finish(r));
     }
-    if (chat_ && !send(chat_chunk_json(id_, model, created_, {{"role", "assistant"}, {"content", ""}}))) return;
-    size_t next_index = 0;
-    std::set<std::string> ids;
-    auto on_event = [&](const session::StreamEvent& e) {
-      if (!e.text.empty()) {
-        const json delta = {{e.is_reasoning ? "reasoning_content" : "content", e.text}};
-        if (!send(chat_ ? chat_chunk_json(id_, model, created_, delta) : completion_chunk_json(id_, model, created_, e.text)))
-          return false;
-      }
-      std::vector<session::ToolCall> calls = e.tool_calls;
-      ensure_unique_ids(calls, ids);
-      for (const auto& call : calls)
-        if (!send(chat_chunk_json(id_, model, created_, {{"tool_calls", json::array({tool_call_delta_json(call, next_index++)})}})))
-          return false;
-      return true;
-    };
-    session::ChatResult r = generate(*lease, on_event);
-    if (!connected || r.finish_reason == "cancelled") {
-      endpoints_.metrics_.request_cancelled();
-      return;
-    }
-    // Calls the session reported only in its result (none when it streams them all).
-    for (size_t i = next_index; i < r.tool_calls.size(); ++i) {
-      std::vector<session::ToolCall> rest = {r.tool_calls[i]};
-      ensure_unique_ids(rest, ids);
-      send(chat_chunk_json(id_, model, created_, {{"tool_calls", json::array({tool_call_delta_json(rest[0], next_index++)})}}));
-    }
-    send(chat_ ? chat_chunk_json(id_, model, created_, json::object(), r.finish_reason)
-               : completion_chunk_json(id_, model, created_, "", r.finish_reason));
-    if (include_usage_) send(usage_chunk_json(id_, chat_ ? "chat.completion.chunk" : "text_completion", model, created_, r));
   } catch (const ApiError& e) {
     endpoints_.metrics_.request_failed();
-    send(e.body());
+    send({e.body()});
   } catch (const std::exception& e) {
     // The status line is already sent; an error event is what OpenAI clients understand here.
     endpoints_.metrics_.request_failed();
-    send(ApiError(500, e.what(), "server_error").body());
+    send({ApiError(500, e.what(), "server_error").body()});
   }
   if (connected) write("data: [DONE]\n\n");
+  else endpoints_.metrics_.request_cancelled();
 }
 
 }  // namespace mxlm::server
