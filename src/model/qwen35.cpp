@@ -248,6 +248,21 @@ uint64_t Qwen35::decode_weight_bytes() const {
   return total;
 }
 
+double Qwen35::matmul_params_per_token() const {
+  double total = 0;
+  auto add = [&](const QTensor& w) { total += double(w.rows) * double(w.cols); };
+  for (const LayerWeights& l : layers_) {
+    add(l.gate), add(l.up), add(l.down);
+    if (l.kind == LayerKind::FullAttention) {
+      add(l.attn.q_proj), add(l.attn.k_proj), add(l.attn.v_proj), add(l.attn.o_proj);
+    } else {
+      add(l.delta.in_proj_qkv), add(l.delta.in_proj_z), add(l.delta.in_proj_a), add(l.delta.in_proj_b);
+      add(l.delta.out_proj);
+    }
+  }
+  return total;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Forward pass
 

@@ -98,6 +98,9 @@ class Qwen35 {
 
   // Bytes of weights one decoded token reads (every matrix once plus one embedding row).
   uint64_t decode_weight_bytes() const;
+  // Multiply-adds per token in the matrix products of the layers (prefill's FLOPs / 2; the
+  // output head, run for the last token only, is left out).
+  double matmul_params_per_token() const;
 
   // Tokens per forward micro-batch (prefill longer prompts in pieces of this size).
   static constexpr size_t kMicroBatch = 256;

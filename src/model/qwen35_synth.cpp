@@ -172,6 +172,12 @@ void synthesize_qwen35(const SynthOptions& o, const std::string& out_dir, const 
     std::ofstream(tmp / "generation_config.json")
         << ordered_json{{"eos_token_id", {248046, 248044}}, {"do_sample", true}, {"temperature", 0.6},
                         {"top_k", 20}, {"top_p", 0.95}}.dump(2) << "\n";
+    if (!o.tokenizer_dir.empty()) {
+      if (!fs::exists(fs::path(o.tokenizer_dir) / "tokenizer.json"))
+        fail("--tokenizer: {} has no tokenizer.json", o.tokenizer_dir);
+      for (const char* f : {"tokenizer.json", "tokenizer_config.json", "chat_template.jinja"})
+        if (fs::exists(fs::path(o.tokenizer_dir) / f)) fs::copy_file(fs::path(o.tokenizer_dir) / f, tmp / f);
+    }
   } catch (...) {
     fs::remove_all(tmp);
     throw;

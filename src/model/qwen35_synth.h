@@ -16,6 +16,7 @@ struct SynthOptions {
   int64_t vocab = 0;            // 0 = the preset's vocabulary
   bool tie = false;             // tie embeddings even where the preset does not
   uint64_t seed = 0;
+  std::string tokenizer_dir;    // copy tokenizer.json, tokenizer_config.json, chat_template.jinja from here
 };
 
 // Writes config.json, generation_config.json and safetensors into out_dir (created; it must

@@ -9,6 +9,12 @@ namespace mxlm::session {
 PromptCache::PromptCache(model::Qwen35& model, const PromptCacheOptions& options)
     : model_(model), options_(options), state_(model.new_state(options.max_ctx)) {}
 
+void PromptCache::forward(std::span<const int32_t> tokens, std::span<float> logits, const ThreadPool& pool) {
+  std::unique_lock<std::mutex> lock;
+  if (options_.model_mutex) lock = std::unique_lock<std::mutex>(*options_.model_mutex);
+  model_.forward(tokens, state_, logits, false, pool);
+}
+
 size_t PromptCache::snapshot_bytes() const {
   size_t total = 0;
   for (const Entry& e : snapshots_) total += e.snapshot.bytes();
@@ -76,8 +82,17 @@ size_t PromptCache::prefill(std::span<const int32_t> tokens, std::span<float> la
     // before the end, so the same prompt sent again (a retry) recomputes a single token.
     size_t next = std::min(n, (pos / options_.snapshot_interval + 1) * options_.snapshot_interval);
     if (next == n && pos < n - 1) next = n - 1;
+    // Pieces of at most one micro-batch let other sessions sharing the model interleave.
+    const size_t piece_end = std::min(next, pos + model::Qwen35::kMicroBatch);
+    if (piece_end < next) {
+      const auto piece = tokens.subspan(pos, piece_end - pos);
+      forward(piece, {}, pool);
+      tokens_.insert(tokens_.end(), piece.begin(), piece.end());
+      pos = piece_end;
+      continue;
+    }
     const auto piece = tokens.subspan(pos, next - pos);
-    model_.forward(piece, state_, next == n ? last_logits : std::span<float>(), false, pool);
+    forward(piece, next == n ? last_logits : std::span<float>(), pool);
     tokens_.insert(tokens_.end(), piece.begin(), piece.end());
     pos = next;
     add_snapshot();
@@ -87,7 +102,7 @@ size_t PromptCache::prefill(std::span<const int32_t> tokens, std::span<float> la
 
 void PromptCache::decode(int32_t token, std::span<float> logits, const ThreadPool& pool) {
   if (state_.pos() + 1 > state_.max_ctx()) fail("the context of {} tokens is full", state_.max_ctx());
-  model_.forward(std::span<const int32_t>(&token, 1), state_, logits, false, pool);
+  forward(std::span<const int32_t>(&token, 1), logits, pool);
   tokens_.push_back(token);
 }
 

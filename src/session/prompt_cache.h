@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <span>
 #include <vector>
 
@@ -17,6 +18,8 @@ struct PromptCacheOptions {
   size_t max_ctx = 4096;
   size_t snapshot_budget_bytes = size_t(1) << 30;
   size_t snapshot_interval = 2048;  // tokens between snapshots inside a long prompt
+  // Held around every forward pass when several caches share one model (may be null).
+  std::mutex* model_mutex = nullptr;
 };
 
 class PromptCache {
@@ -45,6 +48,7 @@ class PromptCache {
     uint64_t last_used;
   };
   void add_snapshot();
+  void forward(std::span<const int32_t> tokens, std::span<float> logits, const ThreadPool& pool);
   void rewind_to(size_t limit);
 
   model::Qwen35& model_;

@@ -29,8 +29,8 @@ struct Engine {
   std::string model_dir;
   model::Qwen35 model;
   tokenizer::Tokenizer tokenizer;
+  nlohmann::ordered_json special_tokens;  // bos_token, eos_token, ... (set while loading the template)
   jinja::Template chat_template;
-  nlohmann::ordered_json special_tokens;  // bos_token, eos_token, ... for the template
   nlohmann::json generation_config;       // generation_config.json, or empty
   std::vector<int32_t> stop_ids;          // eos ids from generation_config, config and tokenizer
   ThreadPool pool;

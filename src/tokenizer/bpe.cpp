@@ -3,6 +3,7 @@
 #include <atomic>
 #include <limits>
 #include <queue>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "tokenizer/byte_level.h"
@@ -16,7 +17,7 @@ constexpr uint64_t kEmptyKey = ~uint64_t(0);
 constexpr size_t kShortPiece = 64;
 // Longer pieces rarely repeat; caching them would only evict useful entries.
 constexpr size_t kMaxCachedBytes = 256;
-constexpr size_t kMaxCacheEntries = 1 << 17;
+constexpr size_t kMaxCacheEntries = 1 << 16;  // a few MB per thread at most
 
 uint64_t pair_key(int32_t left, int32_t right) {
   return (uint64_t(uint32_t(left)) << 32) | uint32_t(right);
@@ -63,6 +64,48 @@ const BpeModel::Merge* BpeModel::PairTable::find(int32_t left, int32_t right) co
   }
 }
 
+void BpeModel::IdTable::reserve(size_t n) {
+  size_t capacity = 16;
+  while (capacity < n * 2) capacity *= 2;
+  slots_.assign(capacity, Slot{});
+  mask_ = capacity - 1;
+  used_ = 0;
+}
+
+bool BpeModel::IdTable::insert(std::string_view key, int32_t id,
+                               const std::vector<std::string>& keys) {
+  if ((used_ + 1) * 2 > slots_.size()) {
+    // Grow: rebuild from the old slots (their keys are still in `keys`).
+    std::vector<Slot> old = std::move(slots_);
+    reserve(std::max<size_t>(16, old.size()));
+    for (const Slot& s : old)
+      if (s.id >= 0) insert(keys[s.id], s.id, keys);
+  }
+  const uint64_t h = std::hash<std::string_view>{}(key);
+  const uint32_t tag = uint32_t(h >> 32);
+  for (size_t slot = h & mask_;; slot = (slot + 1) & mask_) {
+    Slot& s = slots_[slot];
+    if (s.id < 0) {
+      s = {tag, id};
+      ++used_;
+      return true;
+    }
+    if (s.hash == tag && keys[s.id] == key) return false;
+  }
+}
+
+std::optional<int32_t> BpeModel::IdTable::find(std::string_view key,
+                                               const std::vector<std::string>& keys) const {
+  if (slots_.empty()) return std::nullopt;
+  const uint64_t h = std::hash<std::string_view>{}(key);
+  const uint32_t tag = uint32_t(h >> 32);
+  for (size_t slot = h & mask_;; slot = (slot + 1) & mask_) {
+    const Slot& s = slots_[slot];
+    if (s.id < 0) return std::nullopt;
+    if (s.hash == tag && keys[s.id] == key) return s.id;
+  }
+}
+
 BpeModel::BpeModel(std::vector<std::pair<std::string, int32_t>> vocab,
                    const std::vector<std::pair<std::string, std::string>>& merges,
                    BpeOptions options)
@@ -75,22 +118,24 @@ BpeModel::BpeModel(std::vector<std::pair<std::string, int32_t>> vocab,
   spellings_.resize(size_t(max_id + 1));
   bytes_.resize(size_t(max_id + 1));
   has_id_.assign(size_t(max_id + 1), false);
-  by_bytes_.reserve(vocab.size() * 2);
+  by_bytes_.reserve(vocab.size());
+  by_spelling_.reserve(vocab.size());
   for (auto& [token, id] : vocab) {
     if (has_id_[id]) fail("tokenizer.json: vocabulary id {} is used twice", id);
     has_id_[id] = true;
     std::optional<std::string> raw;
     if (options_.byte_level) raw = byte_level_decode(token);
     bytes_[id] = raw ? std::move(*raw) : token;
-    // Two spellings can stand for the same bytes only when one is taken literally (it has
-    // characters outside the byte alphabet); the first keeps the bytes slot, the others are
-    // found by spelling.
-    if (!by_bytes_.emplace(bytes_[id], id).second) by_other_spelling_.emplace(token, id);
     spellings_[id] = std::move(token);
+    if (!by_spelling_.insert(spellings_[id], id, spellings_))
+      fail("tokenizer.json: token '{}' appears twice in the vocabulary", spellings_[id]);
+    // Two spellings stand for the same bytes only when one is taken literally (it has
+    // characters outside the byte alphabet); encoding then produces the first.
+    by_bytes_.insert(bytes_[id], id, bytes_);
   }
   for (int b = 0; b < 256; ++b) {
-    auto it = by_bytes_.find(std::string_view(reinterpret_cast<const char*>(&b), 1));
-    byte_ids_[b] = it == by_bytes_.end() ? -1 : it->second;
+    const char c = char(b);
+    byte_ids_[b] = by_bytes_.find(std::string_view(&c, 1), bytes_).value_or(-1);
   }
   if (options_.unk_token) {
     unk_id_ = find_spelling(*options_.unk_token);
@@ -99,9 +144,11 @@ BpeModel::BpeModel(std::vector<std::pair<std::string, int32_t>> vocab,
 
   std::vector<std::pair<uint64_t, Merge>> entries;
   entries.reserve(merges.size());
+  std::string joined;
   for (size_t rank = 0; rank < merges.size(); ++rank) {
     const auto& [left, right] = merges[rank];
-    const auto l = find_spelling(left), r = find_spelling(right), m = find_spelling(left + right);
+    joined.assign(left).append(right);
+    const auto l = find_spelling(left), r = find_spelling(right), m = find_spelling(joined);
     if (!l || !r || !m)
       fail("tokenizer.json: merge {} '{} {}' uses a token that is not in the vocabulary", rank,
            left, right);
@@ -111,13 +158,7 @@ BpeModel::BpeModel(std::vector<std::pair<std::string, int32_t>> vocab,
 }
 
 std::optional<int32_t> BpeModel::find_spelling(std::string_view spelling) const {
-  std::optional<std::string> raw;
-  if (options_.byte_level) raw = byte_level_decode(spelling);
-  const std::string_view key = raw ? std::string_view(*raw) : spelling;
-  if (auto it = by_bytes_.find(key); it != by_bytes_.end() && spellings_[it->second] == spelling)
-    return it->second;
-  if (auto it = by_other_spelling_.find(spelling); it != by_other_spelling_.end()) return it->second;
-  return std::nullopt;
+  return by_spelling_.find(spelling, spellings_);
 }
 
 void BpeModel::initial_symbols(std::string_view piece, std::vector<int32_t>& symbols) const {
@@ -136,8 +177,7 @@ void BpeModel::initial_symbols(std::string_view piece, std::vector<int32_t>& sym
   while (i < piece.size()) {
     const size_t begin = i;
     next_code_point(piece, i);
-    auto it = by_bytes_.find(piece.substr(begin, i - begin));
-    if (it != by_bytes_.end()) symbols.push_back(it->second);
+    if (const auto id = by_bytes_.find(piece.substr(begin, i - begin), bytes_)) symbols.push_back(*id);
     else if (unk_id_) symbols.push_back(*unk_id_);
     else fail("the vocabulary has no token for '{}' and no unk_token", piece.substr(begin, i - begin));
   }
@@ -209,8 +249,8 @@ void BpeModel::merge_long(std::vector<int32_t>& symbols) const {
 void BpeModel::encode_piece(std::string_view piece, std::vector<int32_t>& out) const {
   if (piece.empty()) return;
   if (options_.ignore_merges) {
-    if (auto it = by_bytes_.find(piece); it != by_bytes_.end()) {
-      out.push_back(it->second);
+    if (const auto id = by_bytes_.find(piece, bytes_)) {
+      out.push_back(*id);
       return;
     }
   }
@@ -240,7 +280,7 @@ void BpeModel::encode_piece(std::string_view piece, std::vector<int32_t>& out) c
 std::vector<int32_t> BpeModel::encode_piece_reference(std::string_view piece) const {
   std::vector<int32_t> symbols;
   if (options_.ignore_merges) {
-    if (auto it = by_bytes_.find(piece); it != by_bytes_.end()) return {it->second};
+    if (const auto id = by_bytes_.find(piece, bytes_)) return {*id};
   }
   initial_symbols(piece, symbols);
   // Plain restatement of the rule: find the lowest rank, leftmost on ties, merge, repeat.

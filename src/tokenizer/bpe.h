@@ -9,7 +9,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -57,11 +56,23 @@ class BpeModel {
     std::vector<Merge> values_;
     uint64_t mask_ = 0;
   };
-  struct StringHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  // Open-addressing map from strings to ids whose keys are the strings of one of the id-indexed
+  // tables (spellings_ or bytes_): a slot holds only a hash and an id, so the 151k-entry
+  // vocabulary builds fast and a lookup touches one slot and one string.
+  class IdTable {
+   public:
+    void reserve(size_t n);
+    // Returns false (and keeps the first) when the key is already present.
+    bool insert(std::string_view key, int32_t id, const std::vector<std::string>& keys);
+    std::optional<int32_t> find(std::string_view key, const std::vector<std::string>& keys) const;
+   private:
+    struct Slot {
+      uint32_t hash = 0;
+      int32_t id = -1;
+    };
+    std::vector<Slot> slots_;
+    size_t mask_ = 0, used_ = 0;
   };
-  using StringMap = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
 
   void initial_symbols(std::string_view piece, std::vector<int32_t>& symbols) const;
   void merge_short(std::vector<int32_t>& symbols) const;
@@ -71,8 +82,8 @@ class BpeModel {
   std::vector<std::string> spellings_;
   std::vector<std::string> bytes_;
   std::vector<bool> has_id_;
-  StringMap by_bytes_;
-  StringMap by_other_spelling_;
+  IdTable by_bytes_;
+  IdTable by_spelling_;
   int32_t byte_ids_[256];
   std::optional<int32_t> unk_id_;
   PairTable merges_;

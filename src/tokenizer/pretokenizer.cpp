@@ -33,64 +33,77 @@ bool flag(const nlohmann::json& j, const char* key, bool fallback) {
 
 }  // namespace
 
+void SplitFolder::flush() {
+  if (pending_ && end_ > begin_) emit_(begin_, end_);
+  pending_ = false;
+}
+
+void SplitFolder::span(size_t begin, size_t end, bool is_match) {
+  switch (behavior_) {
+    case SplitBehavior::kRemoved:
+      if (!is_match && end > begin) emit_(begin, end);
+      break;
+    case SplitBehavior::kIsolated:
+      if (end > begin) emit_(begin, end);
+      break;
+    case SplitBehavior::kMergedWithPrevious:
+      // A match joins the piece before it, unless that piece was itself a match.
+      if (is_match && !previous_match_ && pending_) {
+        end_ = end;
+      } else {
+        flush();
+        pending_ = true;
+        begin_ = begin;
+        end_ = end;
+      }
+      break;
+    case SplitBehavior::kMergedWithNext:
+      // A match joins the piece after it, unless that piece is itself a match.
+      if (pending_ && pending_match_ && !is_match) {
+        end_ = end;
+        pending_match_ = false;
+        flush();
+        break;
+      }
+      flush();
+      if (is_match) {
+        pending_ = pending_match_ = true;
+        begin_ = begin;
+        end_ = end;
+      } else if (end > begin) {
+        emit_(begin, end);
+      }
+      break;
+    case SplitBehavior::kContiguous:
+      if (pending_ && is_match == previous_match_) {
+        end_ = end;
+      } else {
+        flush();
+        pending_ = true;
+        begin_ = begin;
+        end_ = end;
+      }
+      break;
+  }
+  previous_match_ = is_match;
+}
+
+void SplitFolder::finish() { flush(); }
+
 std::vector<std::pair<size_t, size_t>> split_by_matches(
     size_t size, const std::vector<std::pair<size_t, size_t>>& matches, SplitBehavior behavior,
     bool invert) {
-  // First the whole text as alternating (range, is_match) spans, as Hugging Face's
-  // find_matches produces them; then the behaviour folds them into pieces.
-  struct Span {
-    size_t begin, end;
-    bool is_match;
-  };
-  std::vector<Span> spans;
+  std::vector<std::pair<size_t, size_t>> out;
+  const SplitFolder::RangeFn collect = [&](size_t b, size_t e) { out.emplace_back(b, e); };
+  SplitFolder folder(behavior, collect);
   size_t prev = 0;
   for (const auto& [b, e] : matches) {
-    if (prev != b) spans.push_back({prev, b, invert});
-    spans.push_back({b, e, !invert});
+    if (prev != b) folder.span(prev, b, invert);
+    folder.span(b, e, !invert);
     prev = e;
   }
-  if (prev != size) spans.push_back({prev, size, invert});
-
-  std::vector<std::pair<size_t, size_t>> out;
-  switch (behavior) {
-    case SplitBehavior::kRemoved:
-      for (const Span& s : spans)
-        if (!s.is_match) out.emplace_back(s.begin, s.end);
-      break;
-    case SplitBehavior::kIsolated:
-      for (const Span& s : spans) out.emplace_back(s.begin, s.end);
-      break;
-    case SplitBehavior::kMergedWithPrevious: {
-      bool previous_match = false;
-      for (const Span& s : spans) {
-        if (s.is_match && !previous_match && !out.empty()) out.back().second = s.end;
-        else out.emplace_back(s.begin, s.end);
-        previous_match = s.is_match;
-      }
-      break;
-    }
-    case SplitBehavior::kMergedWithNext: {
-      // The mirror image of kMergedWithPrevious: walk backwards, then restore the order.
-      bool next_match = false;
-      for (auto it = spans.rbegin(); it != spans.rend(); ++it) {
-        if (it->is_match && !next_match && !out.empty()) out.back().first = it->begin;
-        else out.emplace_back(it->begin, it->end);
-        next_match = it->is_match;
-      }
-      std::reverse(out.begin(), out.end());
-      break;
-    }
-    case SplitBehavior::kContiguous: {
-      bool previous_match = false;
-      for (const Span& s : spans) {
-        if (s.is_match == previous_match && !out.empty()) out.back().second = s.end;
-        else out.emplace_back(s.begin, s.end);
-        previous_match = s.is_match;
-      }
-      break;
-    }
-  }
-  std::erase_if(out, [](const auto& r) { return r.first == r.second; });
+  if (prev != size) folder.span(prev, size, invert);
+  folder.finish();
   return out;
 }
 
@@ -132,36 +145,46 @@ void PreTokenizer::add(const nlohmann::json& j) {
   }
 }
 
-void PreTokenizer::split(std::string_view text, std::vector<std::string_view>& pieces,
-                         std::deque<std::string>& storage) const {
-  const size_t first = pieces.size();
-  pieces.push_back(text);
-  std::vector<std::string_view> next;
-  std::vector<std::pair<size_t, size_t>> matches;
-  for (const Step& step : steps_) {
-    next.clear();
-    for (size_t k = first; k < pieces.size(); ++k) {
-      std::string_view piece = pieces[k];
-      if (step.kind == Step::Kind::kByteLevel && step.add_prefix_space &&
-          (piece.empty() || piece.front() != ' ')) {
-        storage.push_back(" " + std::string(piece));
-        piece = storage.back();
-      }
-      if (step.kind == Step::Kind::kByteLevel && !step.use_regex) {
-        next.push_back(piece);
-        continue;
-      }
-      matches.clear();
-      step.regex.find_all(piece, matches);
-      const SplitBehavior behavior =
-          step.kind == Step::Kind::kSplit ? step.behavior : SplitBehavior::kIsolated;
-      for (const auto& [b, e] : split_by_matches(piece.size(), matches, behavior, step.invert))
-        next.push_back(piece.substr(b, e - b));
-    }
-    pieces.resize(first);
-    pieces.insert(pieces.end(), next.begin(), next.end());
+void PreTokenizer::split(std::string_view text, const PieceFn& emit) const {
+  run(0, text, emit);
+}
+
+std::vector<std::string> PreTokenizer::split(std::string_view text) const {
+  std::vector<std::string> out;
+  split(text, [&](std::string_view piece) { out.emplace_back(piece); });
+  return out;
+}
+
+// Applies steps_[step] to one piece and passes each resulting piece on to the next step.
+void PreTokenizer::run(size_t step_index, std::string_view piece, const PieceFn& emit) const {
+  if (step_index == steps_.size()) {
+    if (!piece.empty()) emit(piece);
+    return;
   }
-  if (steps_.empty() && text.empty()) pieces.resize(first);
+  const Step& step = steps_[step_index];
+  std::string prefixed;
+  if (step.kind == Step::Kind::kByteLevel && step.add_prefix_space &&
+      (piece.empty() || piece.front() != ' ')) {
+    prefixed = " " + std::string(piece);
+    piece = prefixed;
+  }
+  if (step.kind == Step::Kind::kByteLevel && !step.use_regex) {
+    run(step_index + 1, piece, emit);
+    return;
+  }
+  const SplitFolder::RangeFn next = [&](size_t b, size_t e) {
+    run(step_index + 1, piece.substr(b, e - b), emit);
+  };
+  const bool invert = step.kind == Step::Kind::kSplit && step.invert;
+  SplitFolder folder(step.kind == Step::Kind::kSplit ? step.behavior : SplitBehavior::kIsolated, next);
+  size_t prev = 0;
+  step.regex.for_each_match(piece, [&](size_t b, size_t e) {
+    if (prev != b) folder.span(prev, b, invert);
+    folder.span(b, e, !invert);
+    prev = e;
+  });
+  if (prev != piece.size()) folder.span(prev, piece.size(), invert);
+  folder.finish();
 }
 
 }  // namespace mxlm::tokenizer

@@ -5,7 +5,7 @@
 // characters is folded into the BPE vocabulary instead (see bpe.h).
 #pragma once
 
-#include <deque>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,6 +19,23 @@ namespace mxlm::tokenizer {
 
 // What Split does with the text its pattern matches (Hugging Face's SplitDelimiterBehavior).
 enum class SplitBehavior { kRemoved, kIsolated, kMergedWithPrevious, kMergedWithNext, kContiguous };
+
+// Folds the spans of a text (matches of a pattern and the text between them) into pieces per a
+// SplitBehavior, one span at a time, as Hugging Face's split does on the whole list.
+class SplitFolder {
+ public:
+  using RangeFn = std::function<void(size_t, size_t)>;
+  SplitFolder(SplitBehavior behavior, const RangeFn& emit) : behavior_(behavior), emit_(emit) {}
+  void span(size_t begin, size_t end, bool is_match);
+  void finish();
+
+ private:
+  void flush();
+  SplitBehavior behavior_;
+  const RangeFn& emit_;
+  bool pending_ = false, pending_match_ = false, previous_match_ = false;
+  size_t begin_ = 0, end_ = 0;
+};
 
 // Splits [0, size) into pieces given the matches of a pattern, per `behavior`; `invert` swaps
 // the roles of matches and the text between them. Empty pieces are dropped. Exposed for tests.
@@ -35,10 +52,11 @@ class PreTokenizer {
   // True when a ByteLevel step is present: the model then works on bytes.
   bool byte_level() const { return byte_level_; }
 
-  // Appends the pieces of valid UTF-8 `text`. A piece is a view into `text`, or into a string
-  // added to `storage` when a step had to change the text (ByteLevel's add_prefix_space).
-  void split(std::string_view text, std::vector<std::string_view>& pieces,
-             std::deque<std::string>& storage) const;
+  using PieceFn = std::function<void(std::string_view)>;
+  // Hands each piece of valid UTF-8 `text` to `emit`, in order, without collecting them. A
+  // piece is valid only during the call (it may be a temporary when ByteLevel prepends a space).
+  void split(std::string_view text, const PieceFn& emit) const;
+  std::vector<std::string> split(std::string_view text) const;  // for tests
 
  private:
   struct Step {
@@ -50,6 +68,7 @@ class PreTokenizer {
     bool use_regex = false;
   };
   void add(const nlohmann::json& j);
+  void run(size_t step, std::string_view piece, const PieceFn& emit) const;
   std::vector<Step> steps_;
   bool byte_level_ = false;
 };

@@ -80,8 +80,8 @@ Regex::Regex(std::string_view pattern, bool literal) : pattern_(pattern) {
   const std::string source = literal ? std::string(pattern) : rewrite_white_space_classes(pattern);
   int error = 0;
   PCRE2_SIZE offset = 0;
-  uint32_t options = PCRE2_UTF | PCRE2_UCP;
-  if (literal) options |= PCRE2_LITERAL;
+  // PCRE2_LITERAL admits no UCP, which a literal does not need anyway.
+  const uint32_t options = PCRE2_UTF | (literal ? PCRE2_LITERAL : PCRE2_UCP);
   pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(source.data()), source.size(),
                                    options, &error, &offset, nullptr);
   if (!code)
@@ -96,25 +96,38 @@ Regex::Regex(std::string_view pattern, bool literal) : pattern_(pattern) {
 }
 
 void Regex::find_all(std::string_view text, std::vector<std::pair<size_t, size_t>>& matches) const {
-  pcre2_match_data* data = pcre2_match_data_create_from_pattern(code_->code, nullptr);
+  for_each_match(text, [&](size_t b, size_t e) { matches.emplace_back(b, e); });
+}
+
+void Regex::for_each_match(std::string_view text,
+                           const std::function<void(size_t, size_t)>& on_match) const {
+  // One ovector pair is enough since only the whole match is used (pcre2_match then returns 0
+  // for patterns with groups, which still means a match). Reused per thread: no allocation.
+  // Nested use from inside on_match (a later pre-tokenizer step) is safe: the ovector is read
+  // before on_match runs and each pcre2_match call starts afresh from `start`.
+  struct Data {
+    pcre2_match_data* data = pcre2_match_data_create(1, nullptr);
+    ~Data() { pcre2_match_data_free(data); }
+  };
+  thread_local Data holder;
+  pcre2_match_data* data = holder.data;
   if (!data) fail("out of memory creating regex match data");
   const auto subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   size_t start = 0;
   pcre2_match_context* context = nullptr;
   while (start <= text.size()) {
-    int rc = pcre2_match(code_->code, subject, text.size(), start, PCRE2_NO_UTF_CHECK, data, context);
+    const int rc =
+        pcre2_match(code_->code, subject, text.size(), start, PCRE2_NO_UTF_CHECK, data, context);
     if (rc == PCRE2_ERROR_JIT_STACKLIMIT && !context) {
       context = big_stack_context();
       continue;
     }
     if (rc == PCRE2_ERROR_NOMATCH) break;
-    if (rc < 0) {
-      pcre2_match_data_free(data);
+    if (rc < 0)
       fail("regex '{}' failed on a {}-byte text: {}", pattern_, text.size(), pcre2_message(rc));
-    }
     const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(data);
     const size_t begin = ovector[0], end = ovector[1];
-    matches.emplace_back(begin, end);
+    on_match(begin, end);
     if (end > begin) {
       start = end;
     } else {
@@ -123,7 +136,6 @@ void Regex::find_all(std::string_view text, std::vector<std::pair<size_t, size_t
       while (start < text.size() && (uint8_t(text[start]) & 0xC0) == 0x80) ++start;
     }
   }
-  pcre2_match_data_free(data);
 }
 
 }  // namespace mxlm::tokenizer

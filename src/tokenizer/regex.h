@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,6 +24,9 @@ class Regex {
   // leftmost first. After an empty match the search resumes one character later, as
   // Oniguruma's and JavaScript's match iterators do.
   void find_all(std::string_view text, std::vector<std::pair<size_t, size_t>>& matches) const;
+  // The same matches, handed to `on_match(begin, end)` one by one without collecting them.
+  void for_each_match(std::string_view text,
+                      const std::function<void(size_t, size_t)>& on_match) const;
 
   const std::string& pattern() const { return pattern_; }
 

@@ -1,6 +1,5 @@
 #include "tokenizer/tokenizer.h"
 
-#include <deque>
 #include <filesystem>
 #include <fstream>
 
@@ -223,12 +222,7 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool parse_special
 
 void Tokenizer::encode_text(std::string_view text, std::vector<int32_t>& out) const {
   if (text.empty()) return;
-  thread_local std::vector<std::string_view> pieces;
-  thread_local std::deque<std::string> storage;
-  pieces.clear();
-  storage.clear();
-  pre_tokenizer_.split(text, pieces, storage);
-  for (std::string_view piece : pieces) model_.encode_piece(piece, out);
+  pre_tokenizer_.split(text, [&](std::string_view piece) { model_.encode_piece(piece, out); });
 }
 
 const AddedToken* Tokenizer::added(int32_t id) const {

@@ -62,6 +62,7 @@ class Tokenizer {
   const std::string& eos_token() const { return eos_token_; }
   const std::string& chat_template() const { return chat_template_; }  // empty when none
   const std::vector<AddedToken>& added_tokens() const { return added_; }
+  const BpeModel& model() const { return model_; }
 
  private:
   static Tokenizer build(TokenizerJson file, const nlohmann::json& config);

@@ -1,6 +1,8 @@
-// `mxlm bench`: prefill and decode speed, with decode's effective weight bandwidth compared
-// with a read-bandwidth probe run in the same process.
+// `mxlm bench`: prefill and decode speed against rooflines measured in the same process — a
+// read-bandwidth probe for decode (bytes of weights per token × tok/s) and an FMA-peak probe for
+// prefill (GFLOP/s of the matrix products).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -8,17 +10,21 @@
 #include <random>
 
 #include "command.h"
-#include "kernels/roofline.h"
+#include "core/error.h"
 #include "hub/model_path.h"
+#include "kernels/roofline.h"
 #include "model/qwen35.h"
+#include "session/prompt_cache.h"
 
 namespace mxlm::cli {
 namespace {
 
 struct BenchArgs {
   std::string model;
-  size_t prompt = 512;
+  std::vector<size_t> prompts = {512};
   size_t generate = 128;
+  size_t depth = 0;
+  size_t chat_turns = 0;
   int threads = 0;
   bool json = false;
 };
@@ -27,73 +33,145 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+int32_t argmax(const std::vector<float>& l) { return int32_t(std::max_element(l.begin(), l.end()) - l.begin()); }
+
+struct Bench {
+  model::Qwen35& m;
+  const ThreadPool& pool;
+  std::mt19937 rng{1};
+  std::vector<float> logits;
+
+  std::vector<int32_t> random_tokens(size_t n) {
+    std::vector<int32_t> t(n);
+    for (auto& id : t) id = int32_t(rng() % uint32_t(m.config().vocab));
+    return t;
+  }
+  // Decodes n tokens greedily from the state; returns tok/s.
+  double decode(model::State& s, size_t n) {
+    int32_t next = argmax(logits);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < n; ++i) {
+      m.forward(std::span<const int32_t>(&next, 1), s, logits, false, pool);
+      next = argmax(logits);
+    }
+    return double(n) / seconds_since(t0);
+  }
+};
+
 void bench(const BenchArgs& a) {
   const ThreadPool pool(a.threads);
   model::Qwen35 m(hub::resolve_model_path(a.model));
-  const size_t V = size_t(m.config().vocab);
-  std::mt19937 rng(1);
-  std::vector<int32_t> prompt(a.prompt);
-  for (auto& t : prompt) t = int32_t(rng() % V);
-  std::vector<float> logits(V);
-
-  // Warm-up: page the mmap'd weights in and settle the thread pool.
-  {
+  Bench b{m, pool, std::mt19937(1), std::vector<float>(size_t(m.config().vocab))};
+  const size_t max_prompt = *std::max_element(a.prompts.begin(), a.prompts.end());
+  const size_t ctx = std::max(max_prompt, a.depth) + a.generate + 8;
+  {  // Warm-up: page the mmap'd weights in and wake the workers.
     model::State warm = m.new_state(8);
     const std::vector<int32_t> few = {1, 2};
-    m.forward(few, warm, logits, false, pool);
-    m.forward(std::span(few).first(1), warm, logits, false, pool);
+    m.forward(few, warm, b.logits, false, pool);
+    m.forward(std::span(few).first(1), warm, b.logits, false, pool);
   }
   const double probe_gbs = kernels::measure_read_bandwidth(pool);
+  const double peak_gflops = kernels::measure_fma_peak(pool);
+  const double weight_bytes = double(m.decode_weight_bytes());
+  const double flops_per_token = 2.0 * m.matmul_params_per_token();
 
-  model::State state = m.new_state(a.prompt + a.generate + 1);
-  auto t0 = std::chrono::steady_clock::now();
-  m.forward(prompt, state, logits, false, pool);
-  const double prefill_s = seconds_since(t0);
-
-  int32_t next = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
-  t0 = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < a.generate; ++i) {
-    m.forward(std::span<const int32_t>(&next, 1), state, logits, false, pool);
-    next = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  nlohmann::ordered_json r = {{"model", a.model}, {"threads", pool.size()}, {"isa", isa_name(active_isa())},
+                              {"probe_read_GB_s", probe_gbs}, {"probe_fma_GFLOP_s", peak_gflops},
+                              {"weight_bytes_per_token", weight_bytes}};
+  nlohmann::ordered_json prefill = nlohmann::ordered_json::array();
+  for (size_t p : a.prompts) {
+    model::State s = m.new_state(ctx);
+    const std::vector<int32_t> prompt = b.random_tokens(p);
+    const auto t0 = std::chrono::steady_clock::now();
+    m.forward(prompt, s, b.logits, false, pool);
+    const double sec = seconds_since(t0);
+    const double gflops = flops_per_token * double(p) / sec / 1e9;
+    prefill.push_back({{"tokens", p}, {"tok_s", double(p) / sec}, {"ttft_s", sec}, {"GFLOP_s", gflops},
+                       {"fraction_of_fma_peak", gflops / peak_gflops}});
   }
-  const double decode_s = seconds_since(t0);
-
-  const double prefill_tps = double(a.prompt) / prefill_s, decode_tps = double(a.generate) / decode_s;
-  const double bytes = double(m.decode_weight_bytes());
-  const double decode_gbs = bytes * decode_tps / 1e9;
+  r["prefill"] = prefill;
+  nlohmann::ordered_json decode = nlohmann::ordered_json::array();
+  for (size_t depth : {size_t(0), a.depth}) {
+    if (depth == 0 && !decode.empty()) continue;
+    model::State s = m.new_state(ctx);
+    m.forward(b.random_tokens(std::max<size_t>(depth, 1)), s, b.logits, false, pool);
+    const double tps = b.decode(s, a.generate);
+    decode.push_back({{"depth", depth}, {"tokens", a.generate}, {"tok_s", tps}, {"GB_s", weight_bytes * tps / 1e9},
+                      {"fraction_of_read_probe", weight_bytes * tps / 1e9 / probe_gbs}});
+    if (a.depth == 0) break;
+  }
+  r["decode"] = decode;
+  if (a.chat_turns > 0) {
+    // The model card's method: a multi-turn chat reusing the cache each turn; the steady state
+    // is the best decode speed of turns 2 and later.
+    session::PromptCache cache(m, {ctx + a.chat_turns * (64 + a.generate), size_t(4) << 30, 2048, nullptr});
+    std::vector<int32_t> convo;
+    nlohmann::ordered_json turns = nlohmann::ordered_json::array();
+    double best = 0;
+    for (size_t t = 0; t < a.chat_turns; ++t) {
+      const auto user = b.random_tokens(t == 0 ? max_prompt : 64);
+      convo.insert(convo.end(), user.begin(), user.end());
+      const auto t0 = std::chrono::steady_clock::now();
+      const size_t cached = cache.prefill(convo, b.logits, pool);
+      const double ttft = seconds_since(t0);
+      const auto t1 = std::chrono::steady_clock::now();
+      for (size_t i = 0; i < a.generate; ++i) {
+        const int32_t next = argmax(b.logits);
+        convo.push_back(next);
+        cache.decode(next, b.logits, pool);
+      }
+      const double tps = double(a.generate) / seconds_since(t1);
+      if (t > 0) best = std::max(best, tps);
+      turns.push_back({{"turn", t + 1}, {"prompt_tokens", convo.size() - a.generate}, {"cached_tokens", cached},
+                       {"ttft_s", ttft}, {"decode_tok_s", tps}});
+    }
+    r["chat_turns"] = turns;
+    r["chat_steady_decode_tok_s"] = best;
+  }
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
-  nlohmann::ordered_json r = {
-      {"model", a.model}, {"threads", pool.size()}, {"isa", isa_name(active_isa())},
-      {"prompt_tokens", a.prompt}, {"prefill_tok_s", prefill_tps},
-      {"decode_tokens", a.generate}, {"decode_tok_s", decode_tps},
-      {"weight_bytes_per_token", bytes}, {"decode_GB_s", decode_gbs},
-      {"probe_read_GB_s", probe_gbs}, {"decode_fraction_of_probe", decode_gbs / probe_gbs},
-      {"peak_rss_MiB", double(ru.ru_maxrss) / 1024.0}};
+  r["peak_rss_MiB"] = double(ru.ru_maxrss) / 1024.0;
   if (a.json) {
     fmt::print("{}\n", r.dump());
     return;
   }
-  fmt::print("model            {}\nthreads / isa    {} / {}\n", a.model, pool.size(), isa_name(active_isa()));
-  fmt::print("prefill          {} tokens: {:.1f} tok/s\n", a.prompt, prefill_tps);
-  fmt::print("decode           {} tokens: {:.2f} tok/s\n", a.generate, decode_tps);
-  fmt::print("weights / token  {:.3f} GB\n", bytes / 1e9);
-  fmt::print("decode bandwidth {:.1f} GB/s = {:.1f}% of the read probe ({:.1f} GB/s)\n", decode_gbs,
-             100.0 * decode_gbs / probe_gbs, probe_gbs);
-  fmt::print("peak RSS         {:.0f} MiB\n", double(ru.ru_maxrss) / 1024.0);
+  fmt::print("model              {}\nthreads / isa      {} / {}\n", a.model, pool.size(), isa_name(active_isa()));
+  fmt::print("rooflines          read {:.1f} GB/s, fp32 FMA {:.0f} GFLOP/s\n", probe_gbs, peak_gflops);
+  fmt::print("weights / token    {:.3f} GB\n", weight_bytes / 1e9);
+  for (const auto& p : prefill)
+    fmt::print("prefill {:>6}      {:.1f} tok/s, TTFT {:.2f} s, {:.0f} GFLOP/s = {:.1f}% of FMA peak\n",
+               p["tokens"].get<size_t>(), p["tok_s"].get<double>(), p["ttft_s"].get<double>(), p["GFLOP_s"].get<double>(),
+               100 * p["fraction_of_fma_peak"].get<double>());
+  for (const auto& d : decode)
+    fmt::print("decode @ {:>6}     {:.2f} tok/s, {:.1f} GB/s = {:.1f}% of the read probe\n", d["depth"].get<size_t>(),
+               d["tok_s"].get<double>(), d["GB_s"].get<double>(), 100 * d["fraction_of_read_probe"].get<double>());
+  if (a.chat_turns > 0) {
+    for (const auto& t : r["chat_turns"])
+      fmt::print("chat turn {}        {} prompt tokens ({} cached), TTFT {:.2f} s, decode {:.2f} tok/s\n",
+                 t["turn"].get<size_t>(), t["prompt_tokens"].get<size_t>(), t["cached_tokens"].get<size_t>(),
+                 t["ttft_s"].get<double>(), t["decode_tok_s"].get<double>());
+    fmt::print("chat steady decode {:.2f} tok/s (best of turns 2-{})\n", r["chat_steady_decode_tok_s"].get<double>(), a.chat_turns);
+  }
+  fmt::print("peak RSS           {:.0f} MiB\n", double(ru.ru_maxrss) / 1024.0);
 }
 
 void setup(CLI::App& app) {
   auto a = std::make_shared<BenchArgs>();
-  app.add_option("-m,--model", a->model, "Model directory or hub id ORG/NAME")->required();
-  app.add_option("-p,--prompt", a->prompt, "Prompt tokens for the prefill measurement")->check(CLI::PositiveNumber);
+  app.add_option("-m,--model", a->model, "Model directory or hub id")->required();
+  app.add_option("-p,--prompt", a->prompts, "Prompt lengths for prefill, e.g. -p 512,4096")->delimiter(',');
   app.add_option("-n,--generate", a->generate, "Tokens to decode")->check(CLI::PositiveNumber);
+  app.add_option("--depth", a->depth, "Also decode after a context of this many tokens");
+  app.add_option("--chat-turns", a->chat_turns, "Multi-turn chat with cache reuse (model card method)");
   app.add_flag("--json", a->json, "Print one JSON object");
   add_threads_option(app, a->threads);
-  app.callback([a] { bench(*a); });
+  app.callback([a] {
+    for (size_t p : a->prompts)
+      if (p == 0) fail("-p: prompt lengths must be positive");
+    bench(*a);
+  });
 }
 
-MXLM_COMMAND({"bench", "Measure prefill and decode speed against a memory-bandwidth roofline", setup});
+MXLM_COMMAND({"bench", "Measure prefill and decode speed against bandwidth and FLOP rooflines", setup});
 
 }  // namespace
 }  // namespace mxlm::cli

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <optional>
 #include <sstream>
 
 #include "command.h"
@@ -10,6 +11,7 @@
 #include "hub/model_path.h"
 #include "model/qwen35.h"
 #include "sampling/sampler.h"
+#include "tokenizer/tokenizer.h"
 
 namespace mxlm::cli {
 namespace {
@@ -46,10 +48,13 @@ std::vector<int32_t> parse_ids(const std::string& text) {
 }
 
 void run(const RunArgs& a) {
-  if (!a.prompt.empty()) fail("--prompt needs a tokenizer, which this build does not have yet; use --tokens");
-  const std::vector<int32_t> prompt = parse_ids(a.tokens);
+  const std::string dir = hub::resolve_model_path(a.model);
+  std::optional<tokenizer::Tokenizer> tok;
+  if (!a.prompt.empty()) tok = tokenizer::Tokenizer::load(dir);
+  const std::vector<int32_t> prompt = tok ? tok->encode(a.prompt) : parse_ids(a.tokens);
+  if (prompt.empty()) fail("--prompt: the text encodes to no tokens");
   const ThreadPool pool(a.threads);
-  model::Qwen35 model(hub::resolve_model_path(a.model));
+  model::Qwen35 model(dir);
   const size_t V = size_t(model.config().vocab);
   model::State state = model.new_state(std::max(a.ctx, prompt.size() + size_t(a.n_generate)));
   const bool all = !a.dump_logits.empty();
@@ -65,15 +70,20 @@ void run(const RunArgs& a) {
   std::vector<float> step(V);
   std::vector<int32_t> out;
   const auto t1 = std::chrono::steady_clock::now();
+  // With a tokenizer, ids past its vocabulary (padding of the embedding) are never sampled.
+  const size_t choices = tok ? std::min(V, size_t(tok->vocab_size())) : V;
   for (int i = 0; i < a.n_generate; ++i) {
-    const int32_t id = sampler.sample(last);
+    const int32_t id = sampler.sample(last.first(choices));
     out.push_back(id);
     if (i + 1 == a.n_generate) break;
     model.forward(std::span<const int32_t>(&out.back(), 1), state, step, false, pool);
     last = step;
   }
   const double decode_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
-  fmt::print("{}\n", fmt::join(out, ","));
+  if (tok)
+    fmt::print("{}{}\n", a.prompt, tok->decode(out));
+  else
+    fmt::print("{}\n", fmt::join(out, ","));
   fmt::print(stderr, "prefill: {} tokens, {:.1f} tok/s; decode: {} tokens, {:.1f} tok/s\n", prompt.size(),
              double(prompt.size()) / prefill_s, out.size() - 1, double(out.size() - 1) / std::max(decode_s, 1e-9));
 }

@@ -21,6 +21,7 @@ void setup(CLI::App& app) {
   app.add_option("--vocab", args->options.vocab, "Vocabulary size")->check(CLI::PositiveNumber);
   app.add_flag("--tie", args->options.tie, "Tie the output head to the embedding");
   app.add_option("--seed", args->options.seed, "Random seed");
+  app.add_option("--tokenizer", args->options.tokenizer_dir, "Copy the tokenizer files of this directory");
   app.add_option("-o,--output", args->out, "Output directory (must not exist)")->required();
   add_threads_option(app, args->threads);
   app.callback([args] {

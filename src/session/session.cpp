@@ -1,0 +1,254 @@
+#include "session/session.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "core/error.h"
+#include "formats/json_file.h"
+#include "jinja/chat_template.h"
+#include "jinja/chat_template_file.h"
+#include "sampling/sampler.h"
+#include "tokenizer/stream_decoder.h"
+
+namespace mxlm::session {
+using nlohmann::ordered_json;
+
+namespace {
+
+std::vector<int32_t> ids_of(const nlohmann::json& v) {
+  std::vector<int32_t> ids;
+  if (v.is_number_integer()) ids.push_back(v.get<int32_t>());
+  if (v.is_array())
+    for (const auto& x : v)
+      if (x.is_number_integer()) ids.push_back(x.get<int32_t>());
+  return ids;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Whether generation starts inside an open <think> block: the rendered generation prompt
+// opened one and did not close it.
+bool opens_reasoning(const std::string& prompt) {
+  const size_t open = prompt.rfind("<think>");
+  return open != std::string::npos && prompt.find("</think>", open) == std::string::npos;
+}
+
+// Longest suffix of `text` that is a proper prefix of one of the stop strings.
+size_t stop_prefix_suffix(const std::string& text, const std::vector<std::string>& stops) {
+  size_t best = 0;
+  for (const std::string& stop : stops)
+    for (size_t n = std::min(text.size(), stop.size() - 1); n > best; --n)
+      if (text.compare(text.size() - n, n, stop, 0, n) == 0) {
+        best = n;
+        break;
+      }
+  return best;
+}
+
+}  // namespace
+
+Engine::Engine(const std::string& dir, int threads)
+    : model_dir(dir),
+      model(dir),
+      tokenizer(tokenizer::Tokenizer::load(dir)),
+      chat_template([&] {
+        const jinja::ChatTemplateFile file = jinja::load_chat_template(dir);
+        special_tokens = file.special_tokens;
+        return jinja::Template(file.source);
+      }()),
+      pool(threads) {
+  const std::string gen = dir + "/generation_config.json";
+  if (std::filesystem::exists(gen)) generation_config = formats::read_json_file(gen);
+  for (int32_t id : ids_of(generation_config.value("eos_token_id", nlohmann::json()))) stop_ids.push_back(id);
+  for (int32_t id : model.config().eos_ids) stop_ids.push_back(id);
+  if (tokenizer.eos_id()) stop_ids.push_back(*tokenizer.eos_id());
+  for (const char* marker : {"<|im_end|>", "<|endoftext|>"})
+    if (const auto id = tokenizer.token_to_id(marker)) stop_ids.push_back(*id);
+  std::sort(stop_ids.begin(), stop_ids.end());
+  stop_ids.erase(std::unique(stop_ids.begin(), stop_ids.end()), stop_ids.end());
+}
+
+Session::Session(const std::string& model_dir, const SessionOptions& options)
+    : Session(std::make_shared<Engine>(model_dir, options.threads), options) {}
+
+Session::Session(std::shared_ptr<Engine> engine, const SessionOptions& options)
+    : engine_(std::move(engine)),
+      cache_(engine_->model, {options.ctx, options.snapshot_budget_bytes, options.snapshot_interval, &engine_->mutex}) {}
+
+void Session::reset() {
+  history_ = ordered_json::array();
+  cache_.clear();
+}
+
+void Session::set_system_prompt(const std::string& system) {
+  if (!history_.empty() && history_[0].value("role", "") == "system") history_.erase(history_.begin());
+  history_.insert(history_.begin(), ordered_json{{"role", "system"}, {"content", system}});
+}
+
+std::string Session::render(const ordered_json& messages, const ChatConfig& config) const {
+  if (!messages.is_array() || messages.empty()) fail("a conversation needs at least one message");
+  jinja::ChatTemplateInputs in;
+  in.messages = messages;
+  if (!config.tools.is_null() && !config.tools.empty() && config.tool_choice != "none") in.tools = config.tools;
+  in.continue_final_message = messages.back().value("role", "") == "assistant";
+  in.add_generation_prompt = !in.continue_final_message;
+  in.special_tokens = engine_->special_tokens;
+  in.extra = config.template_kwargs;
+  std::optional<bool> thinking = config.enable_thinking;
+  if (!thinking && !config.reasoning_effort.empty())
+    thinking = !(config.reasoning_effort == "none" || config.reasoning_effort == "minimal" || config.reasoning_effort == "low");
+  if (thinking) in.extra["enable_thinking"] = *thinking;
+  if (config.preserve_thinking) in.extra["preserve_thinking"] = true;
+  return jinja::apply_chat_template(engine_->chat_template, in);
+}
+
+size_t Session::count_tokens(const ordered_json& messages, const ChatConfig& config) const {
+  return engine_->tokenizer.encode(render(messages, config)).size();
+}
+
+ChatResult Session::send_stream(const ordered_json& messages, const ChatConfig& config, const EventFn& on_event) {
+  const std::string prompt = render(messages, config);
+  return generate(engine_->tokenizer.encode(prompt), opens_reasoning(prompt), config, on_event);
+}
+
+ChatResult Session::complete(const std::string& prompt, const ChatConfig& config, const EventFn& on_event) {
+  ChatConfig plain = config;
+  plain.tools = nullptr;
+  return generate(engine_->tokenizer.encode(prompt), false, plain, on_event);
+}
+
+ChatResult Session::send(const std::string& user_message, const ChatConfig& config, const EventFn& on_event) {
+  history_.push_back({{"role", "user"}, {"content", user_message}});
+  const ChatResult r = send_stream(history_, config, on_event);
+  append_reply(r);
+  return r;
+}
+
+ChatResult Session::send_tool_result(const std::string& tool_call_id, const std::string& content,
+                                     const ChatConfig& config, const EventFn& on_event) {
+  history_.push_back({{"role", "tool"}, {"tool_call_id", tool_call_id}, {"content", content}});
+  const ChatResult r = send_stream(history_, config, on_event);
+  append_reply(r);
+  return r;
+}
+
+void Session::append_reply(const ChatResult& r) {
+  ordered_json msg = {{"role", "assistant"}, {"content", r.text}};
+  if (!r.reasoning.empty()) msg["reasoning_content"] = r.reasoning;
+  if (!r.tool_calls.empty()) {
+    ordered_json calls = ordered_json::array();
+    for (const ToolCall& c : r.tool_calls)
+      calls.push_back({{"id", c.id}, {"type", "function"},
+                       {"function", {{"name", c.name}, {"arguments", ordered_json::parse(c.arguments)}}}});
+    msg["tool_calls"] = calls;
+  }
+  history_.push_back(std::move(msg));
+}
+
+ChatResult Session::generate(const std::vector<int32_t>& prompt, bool in_reasoning, const ChatConfig& config,
+                             const EventFn& on_event) {
+  Engine& e = *engine_;
+  cancelled_ = false;
+  ChatResult result;
+  result.prompt_tokens = prompt.size();
+  const size_t V = size_t(e.model.config().vocab);
+  std::vector<float> logits(V);
+  // Vocabularies are padded past the tokenizer's last token; those ids are never sampled.
+  const std::span<const float> choices(logits.data(), std::min(V, size_t(e.tokenizer.vocab_size())));
+
+  const auto t0 = std::chrono::steady_clock::now();
+  result.cached_tokens = cache_.prefill(prompt, logits, e.pool);
+  result.prefill_tok_s = double(prompt.size() - result.cached_tokens) / std::max(seconds_since(t0), 1e-9);
+
+  sampling::Sampler sampler(config.sampler);
+  tokenizer::StreamDecoder decoder(e.tokenizer);
+  OutputParser parser(in_reasoning, config.tools.is_null() ? nullptr : &config.tools);
+  std::vector<int32_t> history = prompt;
+  std::string held;  // decoded text not yet released (could still become a stop string)
+  bool in_think = in_reasoning, stop = false;
+  const size_t room = cache_.max_ctx() - prompt.size();
+  const size_t limit = config.max_new_tokens < 0 ? room : std::min(room, size_t(config.max_new_tokens));
+
+  auto deliver = [&](const ParsedDelta& d) {
+    result.reasoning += d.reasoning;
+    result.text += d.content;
+    result.tool_calls.insert(result.tool_calls.end(), d.tool_calls.begin(), d.tool_calls.end());
+    if (!on_event) return;
+    if (!d.reasoning.empty() && !on_event({d.reasoning, true, {}})) cancelled_ = true;
+    if ((!d.content.empty() || !d.tool_calls.empty()) && !on_event({d.content, false, d.tool_calls})) cancelled_ = true;
+  };
+  // Releases decoded text to the parser, holding back what may start a stop string.
+  auto release = [&](const std::string& text, bool final) {
+    held += text;
+    for (const std::string& s : config.stop)
+      if (const size_t at = held.find(s); !s.empty() && at != std::string::npos) {
+        held.resize(at);
+        stop = true;
+      }
+    const size_t keep = final || stop ? 0 : stop_prefix_suffix(held, config.stop);
+    deliver(parser.feed(std::string_view(held).substr(0, held.size() - keep)));
+    held.erase(0, held.size() - keep);
+  };
+
+  const auto t1 = std::chrono::steady_clock::now();
+  std::string finish = "length";
+  size_t thinking_tokens = 0;
+  while (result.completion_tokens < limit) {
+    const int32_t id = sampler.sample(choices, history);
+    if (std::binary_search(e.stop_ids.begin(), e.stop_ids.end(), id)) {
+      finish = "stop";
+      break;
+    }
+    ++result.completion_tokens;
+    if (config.logprobs) {
+      const float mx = *std::max_element(choices.begin(), choices.end());
+      double sum = 0;
+      for (float l : choices) sum += std::exp(double(l - mx));
+      const float lse = mx + float(std::log(sum));
+      TokenLogprob lp{e.tokenizer.decode(std::span<const int32_t>(&id, 1)), logits[size_t(id)] - lse, {}};
+      std::vector<int32_t> order(choices.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = int32_t(i);
+      const size_t k = std::min<size_t>(size_t(config.top_logprobs), order.size());
+      std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                        [&](int32_t a, int32_t b) { return logits[size_t(a)] > logits[size_t(b)]; });
+      for (size_t i = 0; i < k; ++i)
+        lp.top.emplace_back(e.tokenizer.decode(std::span<const int32_t>(&order[i], 1)), logits[size_t(order[i])] - lse);
+      result.logprobs.push_back(std::move(lp));
+    }
+    history.push_back(id);
+    const std::string piece = decoder.push(id);
+    if (piece.find("<think>") != std::string::npos) in_think = true;
+    if (piece.find("</think>") != std::string::npos) in_think = false;
+    if (in_think) ++thinking_tokens;
+    release(piece, false);
+    if (stop || cancelled_) {
+      finish = stop ? "stop" : "cancelled";
+      break;
+    }
+    if (result.completion_tokens == limit) break;
+    cache_.decode(id, logits, e.pool);
+    // Thinking budget spent: close the reasoning as the model would and let it answer.
+    if (in_think && config.thinking_budget >= 0 && thinking_tokens >= size_t(config.thinking_budget)) {
+      for (int32_t forced : e.tokenizer.encode("\n</think>\n\n")) {
+        if (result.completion_tokens >= limit) break;
+        ++result.completion_tokens;
+        history.push_back(forced);
+        release(decoder.push(forced), false);
+        cache_.decode(forced, logits, e.pool);
+      }
+      in_think = false;
+    }
+  }
+  release(decoder.flush(), true);
+  deliver(parser.finish());
+  result.reasoning_tokens = thinking_tokens;
+  result.decode_tok_s = double(result.completion_tokens) / std::max(seconds_since(t1), 1e-9);
+  result.finish_reason = !result.tool_calls.empty() && finish == "stop" ? "tool_calls" : finish;
+  cache_.checkpoint();
+  return result;
+}
+
+}  // namespace mxlm::session

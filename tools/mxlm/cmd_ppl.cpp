@@ -1,0 +1,121 @@
+// `mxlm ppl` and `mxlm kld`: perplexity of a model on a text, and its KL divergence from a base
+// model (or from base distributions saved by `ppl --save-logits`).
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "command.h"
+#include "core/error.h"
+#include "eval/scoring.h"
+#include "hub/model_path.h"
+#include "tokenizer/tokenizer.h"
+
+namespace mxlm::cli {
+namespace {
+
+struct EvalArgs {
+  std::string model, base, file, save_logits;
+  size_t ctx = 512;
+  size_t chunks = 0;
+  size_t top_k = 64;
+  int threads = 0;
+};
+
+std::vector<int32_t> tokenize_file(const std::string& model_dir, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("cannot read {}", path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return tokenizer::Tokenizer::load(model_dir).encode(text.str(), /*parse_special=*/false);
+}
+
+void ppl(const EvalArgs& a) {
+  const ThreadPool pool(a.threads);
+  const std::string dir = hub::resolve_model_path(a.model);
+  const std::vector<int32_t> tokens = tokenize_file(dir, a.file);
+  model::Qwen35 m(dir);
+  std::vector<double> nll;
+  std::vector<eval::SavedPosition> saved;
+  const size_t windows = eval::score_windows(m, tokens, a.ctx, a.chunks, pool, [&](std::span<const float> l, int32_t next) {
+    const float lse = eval::log_sum_exp(l);
+    nll.push_back(double(lse) - l[size_t(next)]);
+    if (!a.save_logits.empty()) {
+      eval::SavedPosition p{eval::top_k(l, a.top_k), next, l[size_t(next)]};
+      saved.push_back(std::move(p));
+    }
+  });
+  const eval::Perplexity p = eval::perplexity(nll);
+  fmt::print("{} windows of {} tokens, {} scored\nPPL = {:.4f} ± {:.4f}\n", windows, a.ctx, p.tokens, p.ppl, p.stderr_ppl);
+  if (!a.save_logits.empty()) {
+    eval::write_saved_logits(a.save_logits, a.ctx, eval::token_hash(tokens), saved);
+    fmt::print("saved top-{} logits of {} positions to {}\n", a.top_k, saved.size(), a.save_logits);
+  }
+}
+
+void kld(const EvalArgs& a) {
+  const ThreadPool pool(a.threads);
+  const std::string dir = hub::resolve_model_path(a.model);
+  const std::vector<int32_t> tokens = tokenize_file(dir, a.file);
+  model::Qwen35 m(dir);
+  eval::KlAccumulator acc;
+  auto compare = [&](const eval::TopK& p, float p_next_logit, std::span<const float> q, int32_t next) {
+    const float q_lse = eval::log_sum_exp(q);
+    const int32_t q_top = int32_t(std::max_element(q.begin(), q.end()) - q.begin());
+    const double nll_p = double(p.lse) - p_next_logit, nll_q = double(q_lse) - q[size_t(next)];
+    acc.add(eval::kl_divergence(p, q), q_top == p.ids[0], std::exp(-nll_p), std::exp(-nll_q), nll_p, nll_q);
+  };
+  if (std::filesystem::is_directory(a.base)) {
+    // Base model in memory: run it on the same windows first, keeping its distributions in full
+    // precision for the positions (top-k of the whole vocabulary = exact KLD).
+    model::Qwen35 base(hub::resolve_model_path(a.base));
+    std::vector<std::vector<float>> base_logits;
+    eval::score_windows(base, tokens, a.ctx, a.chunks, pool,
+                        [&](std::span<const float> l, int32_t) { base_logits.emplace_back(l.begin(), l.end()); });
+    size_t i = 0;
+    eval::score_windows(m, tokens, a.ctx, a.chunks, pool, [&](std::span<const float> q, int32_t next) {
+      const std::vector<float>& p = base_logits[i++];
+      compare(eval::top_k(p, p.size()), p[size_t(next)], q, next);
+    });
+  } else {
+    size_t ctx = 0;
+    uint64_t hash = 0;
+    const std::vector<eval::SavedPosition> saved = eval::read_saved_logits(a.base, ctx, hash);
+    if (ctx != a.ctx) fail("{} was saved with --ctx {}, not {}", a.base, ctx, a.ctx);
+    if (hash != eval::token_hash(tokens)) fail("{} was saved for a different text (or tokenizer) than {}", a.base, a.file);
+    size_t i = 0;
+    eval::score_windows(m, tokens, a.ctx, a.chunks, pool, [&](std::span<const float> q, int32_t next) {
+      if (i >= saved.size()) fail("{} holds {} positions; run with the same --chunks", a.base, saved.size());
+      const eval::SavedPosition& p = saved[i++];
+      compare(p.top, p.next_logit, q, next);
+    });
+  }
+  fmt::print("{}", acc.report());
+}
+
+void common(CLI::App& app, EvalArgs& a) {
+  app.add_option("-m,--model", a.model, "Model directory or hub id")->required();
+  app.add_option("-f,--file", a.file, "Text file")->required()->check(CLI::ExistingFile);
+  app.add_option("-c,--ctx", a.ctx, "Window length in tokens");
+  app.add_option("--chunks", a.chunks, "Windows to score (0 = all)");
+  add_threads_option(app, a.threads);
+}
+
+MXLM_COMMAND({"ppl", "Perplexity over non-overlapping windows (second half of each scored)", [](CLI::App& app) {
+                auto a = std::make_shared<EvalArgs>();
+                common(app, *a);
+                app.add_option("--save-logits", a->save_logits, "Save top-k base distributions for `mxlm kld`");
+                app.add_option("--top-k", a->top_k, "Logits kept per position by --save-logits");
+                app.callback([a] { ppl(*a); });
+              }});
+
+MXLM_COMMAND({"kld", "KL divergence of a model from a base model or saved base logits", [](CLI::App& app) {
+                auto a = std::make_shared<EvalArgs>();
+                common(app, *a);
+                app.add_option("--base", a->base, "Base model directory, or a file from ppl --save-logits")->required();
+                app.callback([a] { kld(*a); });
+              }});
+
+}  // namespace
+}  // namespace mxlm::cli
