@@ -1,5 +1,9 @@
 #include "server/openai_schema.h"
 
+#include <algorithm>
+
+#include <fmt/format.h>
+
 namespace mxlm::server {
 using json = nlohmann::ordered_json;
 
@@ -196,9 +200,15 @@ ChatRequest parse_chat_request(const json& body, const std::string& model_id) {
       bad("tool_choice", "'tool_choice' must be auto, none, required or a named function");
     }
   }
-  read(body, "reasoning_effort", c.reasoning_effort, "a string");
-  bool think = true;
-  if (read(body, "think", think, "a boolean") && !think) c.enable_thinking = false;
+  if (read(body, "reasoning_effort", c.reasoning_effort, "a string")) {
+    static const char* const kEfforts[] = {"none", "minimal", "low", "medium", "high", "xhigh"};
+    if (std::find(std::begin(kEfforts), std::end(kEfforts), c.reasoning_effort) == std::end(kEfforts))
+      bad("reasoning_effort", "'reasoning_effort' must be one of none, minimal, low, medium, high, xhigh");
+  }
+  // Ollama's `think` (sent by agents as an extra field): false turns thinking off. Other values
+  // (Ollama also takes effort names) are ignored like any unknown field, never refused.
+  if (const auto it = body.find("think"); it != body.end() && it->is_boolean() && !it->get<bool>())
+    c.enable_thinking = false;
   if (const auto it = body.find("chat_template_kwargs"); it != body.end() && !it->is_null()) {
     if (!it->is_object()) bad("chat_template_kwargs", "'chat_template_kwargs' must be an object");
     for (const auto& [key, value] : it->items()) {
@@ -278,6 +288,38 @@ json completion_json(const std::string& id, const std::string& model, int64_t cr
   return {{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", model},
           {"choices", json::array({{{"index", 0}, {"text", r.text}, {"logprobs", nullptr}, {"finish_reason", r.finish_reason}}})},
           {"usage", usage_json(r)}};
+}
+
+json tool_call_delta_json(const session::ToolCall& call, size_t index) {
+  return {{"index", index}, {"id", call.id}, {"type", "function"},
+          {"function", {{"name", call.name}, {"arguments", call.arguments}}}};
+}
+
+json completion_chunk_json(const std::string& id, const std::string& model, int64_t created, const std::string& text,
+                           const std::string& finish_reason) {
+  return {{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", model},
+          {"choices", json::array({{{"index", 0}, {"text", text}, {"logprobs", nullptr},
+                                    {"finish_reason", finish_reason.empty() ? json() : json(finish_reason)}}})}};
+}
+
+json usage_chunk_json(const std::string& id, const std::string& object, const std::string& model, int64_t created,
+                      const session::ChatResult& r) {
+  return {{"id", id}, {"object", object}, {"created", created}, {"model", model},
+          {"choices", json::array()}, {"usage", usage_json(r)}};
+}
+
+json models_json(const std::string& model_id, int64_t created, size_t context_length) {
+  json entry = {{"id", model_id}, {"object", "model"}, {"created", created}, {"owned_by", "mxlm"},
+                {"context_length", context_length}, {"max_model_len", context_length}};
+  return {{"object", "list"}, {"data", json::array({entry})}};
+}
+
+ApiError context_length_error(size_t context_length, size_t prompt_tokens, const char* param) {
+  return ApiError(400,
+                  fmt::format("This model's maximum context length is {} tokens. However, your {} resulted in {} "
+                              "tokens. Please reduce the length of the {}.",
+                              context_length, param, prompt_tokens, param),
+                  "invalid_request_error", param, "context_length_exceeded");
 }
 
 }  // namespace mxlm::server

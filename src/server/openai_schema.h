@@ -44,4 +44,21 @@ nlohmann::ordered_json chat_chunk_json(const std::string& id, const std::string&
 nlohmann::ordered_json completion_json(const std::string& id, const std::string& model, int64_t created,
                                const session::ChatResult& r);
 
+// A streamed tool call: the whole call in one delta entry at `index` (distinct and increasing
+// within a response, as clients accumulate calls by index).
+nlohmann::ordered_json tool_call_delta_json(const session::ToolCall& call, size_t index);
+// One text_completion chunk of a streamed /v1/completions response.
+nlohmann::ordered_json completion_chunk_json(const std::string& id, const std::string& model, int64_t created,
+                                             const std::string& text, const std::string& finish_reason = "");
+// The chunk that ends a stream with stream_options.include_usage: no choices, only usage.
+nlohmann::ordered_json usage_chunk_json(const std::string& id, const std::string& object, const std::string& model,
+                                        int64_t created, const session::ChatResult& r);
+
+// GET /v1/models: one entry, with the served context length under the names clients look for.
+nlohmann::ordered_json models_json(const std::string& model_id, int64_t created, size_t context_length);
+
+// 400 for a prompt that leaves no room to generate, worded as OpenAI words it because clients
+// parse "maximum context length is N tokens" to decide when to compress their history.
+ApiError context_length_error(size_t context_length, size_t prompt_tokens, const char* param);
+
 }  // namespace mxlm::server

@@ -1,0 +1,198 @@
+#include "server/endpoints.h"
+
+#include <chrono>
+#include <random>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "server/chunk_stream.h"
+
+namespace mxlm::server {
+using json = nlohmann::ordered_json;
+
+namespace {
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string random_id(const char* prefix) {
+  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string id = prefix;
+  for (int i = 0; i < 24; ++i) id += kAlphabet[rng() % (sizeof(kAlphabet) - 1)];
+  return id;
+}
+
+std::string sse(const json& event) { return "data: " + event.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n"; }
+
+}  // namespace
+
+Endpoints::Endpoints(std::string model_id) : model_id_(std::move(model_id)), created_(unix_now()) {}
+
+Endpoints::~Endpoints() { shutdown(); }
+
+void Endpoints::set_ready(std::shared_ptr<session::Engine> engine, const SchedulerOptions& options) {
+  engine_ = std::move(engine);
+  scheduler_ = std::make_unique<Scheduler>(engine_, options);
+  session::SessionOptions counting = options.session;
+  counting.ctx = 16;
+  counting.snapshot_budget_bytes = 0;
+  counter_ = std::make_unique<session::Session>(engine_, counting);
+  ready_ = true;
+}
+
+void Endpoints::shutdown() {
+  if (scheduler_) scheduler_->cancel_all();
+}
+
+void Endpoints::require_ready() const {
+  if (!ready_) throw ApiError(503, "Loading model", "unavailable_error");
+}
+
+json Endpoints::models() const {
+  require_ready();
+  return models_json(model_id_, created_, scheduler_->context_length());
+}
+
+json Endpoints::model(const std::string& id) const {
+  require_ready();
+  if (id != model_id_)
+    throw ApiError(404, fmt::format("The model '{}' does not exist", id), "invalid_request_error", "model",
+                   "model_not_found");
+  return models()["data"][0];
+}
+
+std::unique_ptr<Generation> Endpoints::chat_completion(const json& body) {
+  require_ready();
+  ChatRequest request = parse_chat_request(body, model_id_);
+  // Count the rendered prompt before admitting the request, so an oversized prompt is a 400
+  // (not a broken stream) and so template errors surface as bad requests.
+  const size_t ctx = scheduler_->context_length();
+  const size_t prompt_tokens = counter_->count_tokens(request.messages, request.config);
+  if (prompt_tokens >= ctx) throw context_length_error(ctx, prompt_tokens, "messages");
+  std::string key = request.config.tools.is_null() ? std::string() : request.config.tools.dump();
+  key += request.messages.dump();
+  if (!key.empty() && key.back() == ']') key.pop_back();  // so that a longer conversation extends it
+  auto g = std::unique_ptr<Generation>(new Generation(*this, scheduler_->enqueue(std::move(key))));
+  g->messages_ = std::move(request.messages);
+  g->config_ = std::move(request.config);
+  g->stream_ = request.stream;
+  g->include_usage_ = request.include_usage;
+  g->id_ = random_id("chatcmpl-");
+  g->created_ = unix_now();
+  // Generation stops at the end of the context; asking for more is not an error.
+  const size_t room = ctx - prompt_tokens;
+  if (g->config_.max_new_tokens < 0 || size_t(g->config_.max_new_tokens) > room) g->config_.max_new_tokens = int(room);
+  metrics_.request_started();
+  return g;
+}
+
+std::unique_ptr<Generation> Endpoints::completion(const json& body) {
+  require_ready();
+  CompletionRequest request = parse_completion_request(body, model_id_);
+  const size_t ctx = scheduler_->context_length();
+  const size_t prompt_tokens = engine_->tokenizer.encode(request.prompt).size();
+  if (prompt_tokens == 0) throw ApiError(400, "'prompt' must not be empty", "invalid_request_error", "prompt");
+  if (prompt_tokens >= ctx) throw context_length_error(ctx, prompt_tokens, "prompt");
+  auto g = std::unique_ptr<Generation>(new Generation(*this, scheduler_->enqueue(request.prompt)));
+  g->chat_ = false;
+  g->prompt_ = std::move(request.prompt);
+  g->config_ = std::move(request.config);
+  g->stream_ = request.stream;
+  g->include_usage_ = request.include_usage;
+  g->id_ = random_id("cmpl-");
+  g->created_ = unix_now();
+  const size_t room = ctx - prompt_tokens;
+  if (g->config_.max_new_tokens < 0 || size_t(g->config_.max_new_tokens) > room) g->config_.max_new_tokens = int(room);
+  metrics_.request_started();
+  return g;
+}
+
+json Endpoints::tokenize(const json& body) const {
+  require_ready();
+  if (!body.is_object() || !body.contains("content") || !body["content"].is_string())
+    throw ApiError(400, "'content' is required and must be a string", "invalid_request_error", "content");
+  const bool with_pieces = body.value("with_pieces", false);
+  const auto ids = engine_->tokenizer.encode(body["content"].get<std::string>());
+  json tokens = json::array();
+  for (int32_t id : ids) {
+    if (!with_pieces) {
+      tokens.push_back(id);
+      continue;
+    }
+    const std::string_view bytes = engine_->tokenizer.token_bytes(id);
+    tokens.push_back({{"id", id}, {"piece", std::string(bytes)}});
+  }
+  return {{"tokens", tokens}};
+}
+
+json Endpoints::detokenize(const json& body) const {
+  require_ready();
+  if (!body.is_object() || !body.contains("tokens") || !body["tokens"].is_array())
+    throw ApiError(400, "'tokens' is required and must be an array of token ids", "invalid_request_error", "tokens");
+  std::vector<int32_t> ids;
+  for (const json& t : body["tokens"]) {
+    if (!t.is_number_integer() || !engine_->tokenizer.contains(t.get<int32_t>()))
+      throw ApiError(400, fmt::format("'tokens' holds {}, which is not a token id of this model", t.dump()),
+                     "invalid_request_error", "tokens");
+    ids.push_back(t.get<int32_t>());
+  }
+  return {{"content", engine_->tokenizer.decode(ids)}};
+}
+
+std::string Endpoints::metrics_text() const {
+  require_ready();
+  return metrics_.prometheus_text(scheduler_->stats(), scheduler_->context_length());
+}
+
+session::ChatResult Generation::generate(Lease& lease, const session::EventFn& on_event) {
+  session::Session& s = lease.session();
+  session::ChatResult r = chat_ ? s.send_stream(messages_, config_, on_event) : s.complete(prompt_, config_, on_event);
+  endpoints_.metrics_.generation_done(r);
+  return r;
+}
+
+json Generation::run() {
+  try {
+    std::optional<Lease> lease = ticket_.wait();
+    session::ChatResult r = generate(*lease, [](const session::StreamEvent&) { return true; });
+    std::set<std::string> ids;
+    make_ids_unique(r.tool_calls, ids);
+    return chat_ ? chat_completion_json(id_, endpoints_.model_id_, created_, r)
+                 : completion_json(id_, endpoints_.model_id_, created_, r);
+  } catch (...) {
+    endpoints_.metrics_.request_failed();
+    throw;
+  }
+}
+
+void Generation::run_stream(const WriteFn& write) {
+  bool connected = true;
+  auto send = [&](const std::vector<json>& events) {
+    for (const json& e : events) connected = connected && write(sse(e));
+    return connected;
+  };
+  ChunkStream chunks(id_, endpoints_.model_id_, created_, chat_, include_usage_);
+  try {
+    // Comment lines keep the connection visibly alive while queued and reveal a client that
+    // left: its socket starts failing writes, and the request gives up its place.
+    std::optional<Lease> lease = ticket_.wait([&] { return connected = connected && write(": queued\n\n"); });
+    if (lease && send(chunks.start())) {
+      const session::ChatResult r = generate(*lease, [&](const session::StreamEvent& e) { return send(chunks.event(e)); });
+      if (r.finish_reason != "cancelled") send(chunks.finish(r));
+    }
+  } catch (const ApiError& e) {
+    endpoints_.metrics_.request_failed();
+    send({e.body()});
+  } catch (const std::exception& e) {
+    // The status line is already sent; an error event is what OpenAI clients understand here.
+    endpoints_.metrics_.request_failed();
+    send({ApiError(500, e.what(), "server_error").body()});
+  }
+  if (connected) write("data: [DONE]\n\n");
+  else endpoints_.metrics_.request_cancelled();
+}
+
+}  // namespace mxlm::server
