@@ -285,9 +285,11 @@ void Qwen35::forward(std::span<const int32_t> tokens, State& state, std::span<fl
     float* xn = act_.xn.data();
     if (all_logits) {
       kernels::rms_norm(act_.x.data(), final_norm_.data(), nb, E, config_.rms_eps, xn);
+      if (observer_) observer_(-1, "lm_head", xn, nb, E);
       kernels::matmul(lm_head_, xn, nb, logits.data() + b0 * V, pool);
     } else if (b0 + nb == n) {
       kernels::rms_norm(act_.x.data() + (nb - 1) * E, final_norm_.data(), 1, E, config_.rms_eps, xn);
+      if (observer_) observer_(-1, "lm_head", xn, 1, E);
       kernels::matmul(lm_head_, xn, 1, logits.data(), pool);
     }
   }
@@ -325,6 +327,8 @@ void Qwen35::attention(const LayerWeights& w, size_t n, LayerState& ls, size_t p
   float* gate = act_.gate.data();
   float* k = ls.k.data() + pos0 * kv_dim;  // this call's rows of the cache
   float* v = ls.v.data() + pos0 * kv_dim;
+  if (observer_)
+    for (const char* m : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"}) observe(w, m, act_.xn.data(), n, size_t(c.hidden));
   kernels::matmul(w.attn.q_proj, act_.xn.data(), n, qg, pool);
   kernels::matmul(w.attn.k_proj, act_.xn.data(), n, k, pool);
   kernels::matmul(w.attn.v_proj, act_.xn.data(), n, v, pool);
@@ -339,6 +343,7 @@ void Qwen35::attention(const LayerWeights& w, size_t n, LayerState& ls, size_t p
   kernels::causal_attention({H, Hkv, D}, q, n, pos0, ls.k.data(), ls.v.data(), 1.0f / std::sqrt(float(D)),
                             act_.core.data(), pool);
   for (size_t i = 0; i < n * H * D; ++i) act_.core[i] *= kernels::sigmoid(gate[i]);
+  observe(w, "self_attn.o_proj", act_.core.data(), n, H * D);
   kernels::matmul(w.attn.o_proj, act_.core.data(), n, act_.mix.data(), pool);
 }
 
@@ -354,6 +359,9 @@ void Qwen35::delta_net(const LayerWeights& w, size_t n, LayerState& ls, const Th
   float* z = act_.z.data();
   float* a = act_.a.data();
   float* b = act_.b.data();
+  if (observer_)
+    for (const char* m : {"linear_attn.in_proj_qkv", "linear_attn.in_proj_z", "linear_attn.in_proj_b", "linear_attn.in_proj_a"})
+      observe(w, m, act_.xn.data(), n, size_t(c.hidden));
   kernels::matmul(d.in_proj_qkv, act_.xn.data(), n, qkv, pool);
   kernels::matmul(d.in_proj_z, act_.xn.data(), n, z, pool);
   kernels::matmul(d.in_proj_b, act_.xn.data(), n, b, pool);
@@ -374,14 +382,18 @@ void Qwen35::delta_net(const LayerWeights& w, size_t n, LayerState& ls, const Th
   else
     kernels::delta_rule_chunked(shape, in, n, ls.recurrent.data(), act_.core.data(), pool);
   kernels::gated_rms_norm(act_.core.data(), z, d.norm.data(), n * Hv, Dv, c.rms_eps, act_.core.data());
+  observe(w, "linear_attn.out_proj", act_.core.data(), n, Hv * Dv);
   kernels::matmul(d.out_proj, act_.core.data(), n, act_.mix.data(), pool);
 }
 
 void Qwen35::mlp(const LayerWeights& w, size_t n, const ThreadPool& pool) {
   const size_t I = size_t(config_.intermediate);
+  if (observer_)
+    for (const char* m : {"mlp.gate_proj", "mlp.up_proj"}) observe(w, m, act_.xn.data(), n, size_t(config_.hidden));
   kernels::matmul(w.gate, act_.xn.data(), n, act_.proj.data(), pool);
   kernels::matmul(w.up, act_.xn.data(), n, act_.proj2.data(), pool);
   kernels::swiglu(act_.proj.data(), act_.proj2.data(), n * I, act_.proj.data());
+  observe(w, "mlp.down_proj", act_.proj.data(), n, I);
   kernels::matmul(w.down, act_.proj.data(), n, act_.mix.data(), pool);
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -82,6 +83,13 @@ struct Activations {
   std::vector<float> q, gate, core;  // [n, H·D] (attention) / [n, value_dim] (DeltaNet output)
 };
 
+// Sees the input of every matrix product before it runs: the layer (−1 for the output head),
+// the module inside it ("self_attn.q_proj", "linear_attn.out_proj", "mlp.down_proj"; "lm_head")
+// and the activations x [n, cols]. Used to collect importance matrices; weights that read the
+// same input (q/k/v) are each reported.
+using InputObserver =
+    std::function<void(int64_t layer, std::string_view module, const float* x, size_t n, size_t cols)>;
+
 class Qwen35 {
  public:
   // Loads config.json and binds every weight as a view into the mmap'd safetensors.
@@ -95,6 +103,9 @@ class Qwen35 {
   // it receives [rows, vocab]: every position when all_logits, else the last one only.
   void forward(std::span<const int32_t> tokens, State& state, std::span<float> logits,
                bool all_logits, const ThreadPool& pool);
+
+  // Installs (or, with an empty function, removes) the observer of matrix-product inputs.
+  void set_input_observer(InputObserver observer) { observer_ = std::move(observer); }
 
   // Bytes of weights one decoded token reads (every matrix once plus one embedding row).
   uint64_t decode_weight_bytes() const;
@@ -112,6 +123,9 @@ class Qwen35 {
   void mlp(const LayerWeights& w, size_t n, const ThreadPool& pool);
   void embed(std::span<const int32_t> tokens);
   void bind_weights(const QuantizationConfig& quantization);
+  void observe(const LayerWeights& w, std::string_view module, const float* x, size_t n, size_t cols) const {
+    if (observer_) observer_(&w - layers_.data(), module, x, n, cols);
+  }
 
   formats::TensorStore store_;
   Qwen35Config config_;
@@ -121,6 +135,7 @@ class Qwen35 {
   std::vector<float> final_norm_;
   std::vector<LayerWeights> layers_;
   Activations act_;
+  InputObserver observer_;  // empty unless collecting statistics
 };
 
 }  // namespace mxlm::model
