@@ -7,9 +7,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "convert/awq.h"
+#include "convert/imatrix.h"
 #include "convert/mlx_layout.h"
 #include "convert/quantized_writer.h"
 #include "core/error.h"
+#include "core/mapped_file.h"
 #include "formats/json_file.h"
 #include "formats/safetensors.h"
 #include "formats/safetensors_writer.h"
@@ -56,6 +59,33 @@ bool is_matrix_weight(const std::string& name, const std::vector<int64_t>& shape
   return shape.size() == 2 && name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
 }
 
+// The prefix of the decoder's tensor names (embed_tokens, layers.N, norm).
+std::string decoder_prefix(const formats::TensorStore& store) {
+  for (const char* prefix : {"model.language_model.", "language_model.model.", "model."})
+    if (store.find(std::string(prefix) + "embed_tokens.weight")) return prefix;
+  return "model.language_model.";
+}
+
+AwqPlan plan_from_imatrix(const ConvertOptions& o, const formats::TensorStore& store, const json& text,
+                          const std::function<std::optional<QuantSpec>(const std::string&)>& spec_of,
+                          const ThreadPool& pool) {
+  const Imatrix imatrix = read_imatrix(o.imatrix_path);
+  AwqModel m;
+  m.store = &store;
+  m.prefix = decoder_prefix(store);
+  m.n_layers = text.value("num_hidden_layers", int64_t(0));
+  m.mtp_layers = text.value("mtp_num_hidden_layers", int64_t(0));
+  m.lin_k_heads = text.value("linear_num_key_heads", int64_t(0));
+  m.lin_v_heads = text.value("linear_num_value_heads", int64_t(0));
+  m.lin_v_dim = text.value("linear_value_head_dim", int64_t(0));
+  m.spec_of = spec_of;
+  m.include_mlp = o.awq_mlp;
+  AwqPlan plan = plan_awq(imatrix, o.imatrix_path, m, pool);
+  if (o.log)
+    for (const std::string& line : plan.summary()) o.log(line);
+  return plan;
+}
+
 }  // namespace
 
 size_t convert_checkpoint(const ConvertOptions& o, const ThreadPool& pool) {
@@ -72,6 +102,19 @@ size_t convert_checkpoint(const ConvertOptions& o, const ThreadPool& pool) {
   json quantization = json::object();
   if (o.quantize)
     quantization = {{"group_size", o.spec.group}, {"bits", o.spec.bits}, {"mode", quant_mode_name(o.spec.mode)}};
+  // The spec a source matrix gets: the recipe's, unless its input size is not a whole number
+  // of groups; nullopt for tensors that stay float.
+  auto spec_of = [&](const std::string& name) -> std::optional<QuantSpec> {
+    const std::optional<TensorView> v = store.find(name);
+    const std::optional<std::string> out_name = raw ? mlx_tensor_name(name, tied) : std::optional<std::string>(name);
+    if (!o.quantize || !v || !out_name) return std::nullopt;
+    const std::vector<int64_t> shape = raw ? mlx_tensor_shape(name, v->shape) : v->shape;
+    if (!is_matrix_weight(*out_name, shape)) return std::nullopt;
+    const std::optional<QuantSpec> spec = module_spec(recipe, out_name->substr(0, out_name->size() - 7));
+    return spec && shape[1] % spec->group == 0 ? spec : std::nullopt;
+  };
+  const AwqPlan awq = o.imatrix_path.empty() ? AwqPlan{} : plan_from_imatrix(o, store, text, spec_of, pool);
+
   size_t written = 0;
   for (const std::string& name : store.names()) {
     const TensorView src = store.get(name);
@@ -82,11 +125,16 @@ size_t convert_checkpoint(const ConvertOptions& o, const ThreadPool& pool) {
     const DType out_type = keeps_f32(name) ? DType::F32 : o.dtype.value_or(src.dtype);
     const float offset = raw && is_zero_centred_norm(name) ? 1.0f : 0.0f;
     const std::vector<int64_t> shape = raw ? mlx_tensor_shape(name, src.shape) : src.shape;
+    // AWQ: consumers' input columns times s; the norm's stored weight (already 1 + w in the
+    // MLX layout written here) divided by s.
+    const std::vector<float>* column_scale = awq.column_scale(name);
+    const std::vector<float>* divisor = awq.norm_divisor(name);
     if (o.quantize && is_matrix_weight(*out_name, shape)) {
       const std::string module = out_name->substr(0, out_name->size() - 7);
-      const std::optional<QuantSpec> spec = module_spec(recipe, module);
-      if (spec && shape[1] % spec->group == 0) {
-        add_quantized_module(writer, module, src, *spec, out_type, o.nvfp4_global_scale, pool);
+      const std::optional<QuantSpec> spec = spec_of(name);
+      if (spec) {
+        add_quantized_module(writer, module, src, *spec, out_type, o.nvfp4_global_scale, pool,
+                             column_scale ? std::span<const float>(*column_scale) : std::span<const float>());
         if (spec->mode != o.spec.mode || spec->bits != o.spec.bits || spec->group != o.spec.group)
           quantization[module] = {{"group_size", spec->group}, {"bits", spec->bits}, {"mode", quant_mode_name(spec->mode)}};
         ++written;
@@ -94,10 +142,17 @@ size_t convert_checkpoint(const ConvertOptions& o, const ThreadPool& pool) {
       }
       quantization[module] = false;
     }
-    writer.add(*out_name, out_type, shape, [src, out_type, offset, &pool](uint8_t* out, size_t) {
+    writer.add(*out_name, out_type, shape, [src, out_type, offset, column_scale, divisor, &pool](uint8_t* out, size_t) {
+      const size_t cols = size_t(src.shape.empty() ? 1 : src.shape.back());
       pool.parallel_ranges(size_t(src.numel()), 4096, [&](size_t b, size_t e, int) {
-        for (size_t i = b; i < e; ++i) store_float(load_float(src.data, src.dtype, i) + offset, out_type, out, i);
+        for (size_t i = b; i < e; ++i) {
+          float v = load_float(src.data, src.dtype, i) + offset;
+          if (column_scale) v *= (*column_scale)[i % cols];
+          if (divisor) v /= (*divisor)[i];
+          store_float(v, out_type, out, i);
+        }
       });
+      release_pages(src.data, src.nbytes);  // done with the source: keep resident memory bounded
     });
     ++written;
   }

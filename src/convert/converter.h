@@ -2,6 +2,7 @@
 // out, tensor by tensor from the mmap'd source into a temporary directory renamed on success.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -23,6 +24,11 @@ struct ConvertOptions {
   QuantSpec spec{QuantMode::Affine, 4, 64};
   Recipe recipe = Recipe::Uniform;
   bool nvfp4_global_scale = false;
+  // AWQ pre-scaling from this importance matrix (llama.cpp GGUF or legacy .dat); see awq.h.
+  std::string imatrix_path;
+  bool awq_mlp = true;  // also rescale gate/up through post_attention_layernorm
+  // Receives progress and AWQ report lines; none are printed when empty.
+  std::function<void(const std::string&)> log;
 };
 
 // Returns the number of tensors written.

@@ -6,6 +6,8 @@
 #include <memory>
 #include <vector>
 
+#include "core/error.h"
+#include "core/mapped_file.h"
 #include "quant/quantize.h"
 
 namespace mxlm::convert {
@@ -19,12 +21,18 @@ struct Pending {
 
 constexpr int64_t kRowBlock = 256;
 
+// Element i of the source as quantized: column-scaled when AWQ applies.
+float scaled(const TensorView& src, std::span<const float> column_scale, size_t i) {
+  const float v = load_float(src.data, src.dtype, i);
+  return column_scale.empty() ? v : v * column_scale[i % column_scale.size()];
+}
+
 // max|W| over the whole source tensor, streamed.
-float source_abs_max(const TensorView& src, const ThreadPool& pool) {
+float source_abs_max(const TensorView& src, std::span<const float> column_scale, const ThreadPool& pool) {
   std::vector<float> partial(size_t(pool.size()), 0.0f);
   pool.parallel_ranges(size_t(src.numel()), 4096, [&](size_t b, size_t e, int worker) {
     float m = 0.0f;
-    for (size_t i = b; i < e; ++i) m = std::max(m, std::fabs(load_float(src.data, src.dtype, i)));
+    for (size_t i = b; i < e; ++i) m = std::max(m, std::fabs(scaled(src, column_scale, i)));
     partial[size_t(worker)] = std::max(partial[size_t(worker)], m);
   });
   const float amax = *std::max_element(partial.begin(), partial.end());
@@ -34,15 +42,17 @@ float source_abs_max(const TensorView& src, const ThreadPool& pool) {
 }  // namespace
 
 void add_quantized_module(formats::SafetensorsWriter& writer, const std::string& module, const TensorView& src,
-                          QuantSpec spec, DType scale_dtype, bool nvfp4_global_scale, const ThreadPool& pool) {
+                          QuantSpec spec, DType scale_dtype, bool nvfp4_global_scale, const ThreadPool& pool,
+                          std::span<const float> column_scale) {
   const int64_t rows = src.shape[0], cols = src.shape[1];
+  MXLM_CHECK(column_scale.empty() || int64_t(column_scale.size()) == cols);
   quant::validate_spec(spec, cols, "module '" + module + "'");
   const int64_t words = quant::packed_words_per_row(spec, cols), groups = quant::groups_per_row(spec, cols);
   const DType stored_scale = spec.mode == QuantMode::Affine ? scale_dtype : DType::U8;
   const size_t scale_row_bytes = size_t(groups) * dtype_size(stored_scale);
   auto pending = std::make_shared<Pending>();
   const bool global = nvfp4_global_scale && spec.mode == QuantMode::Nvfp4;
-  const float global_scale = global ? source_abs_max(src, pool) : 0.0f;
+  const float global_scale = global ? source_abs_max(src, column_scale, pool) : 0.0f;
 
   writer.add(module + ".weight", DType::U32, {rows, words}, [=, &pool](uint8_t* out, size_t) {
     pending->scales.assign(size_t(rows) * scale_row_bytes, 0);
@@ -51,13 +61,14 @@ void add_quantized_module(formats::SafetensorsWriter& writer, const std::string&
     pool.parallel_for(size_t(blocks), [&](size_t b, int) {
       const int64_t r0 = int64_t(b) * kRowBlock, r1 = std::min(rows, r0 + kRowBlock);
       std::vector<float> block(size_t((r1 - r0) * cols));
-      for (size_t i = 0; i < block.size(); ++i) block[i] = load_float(src.data, src.dtype, size_t(r0 * cols) + i);
+      for (size_t i = 0; i < block.size(); ++i) block[i] = scaled(src, column_scale, size_t(r0 * cols) + i);
       const quant::QuantizedTensor q = quant::quantize(block.data(), r1 - r0, cols, spec, scale_dtype, global_scale);
       std::memcpy(out + size_t(r0 * words) * 4, q.weight.data(), q.weight.size() * 4);
       std::memcpy(pending->scales.data() + size_t(r0) * scale_row_bytes, q.scales.data(), q.scales.size());
       if (!q.biases.empty())
         std::memcpy(pending->biases.data() + size_t(r0) * scale_row_bytes, q.biases.data(), q.biases.size());
     });
+    release_pages(src.data, src.nbytes);
   });
   writer.add(module + ".scales", stored_scale, {rows, groups}, [pending](uint8_t* out, size_t n) {
     std::memcpy(out, pending->scales.data(), n);

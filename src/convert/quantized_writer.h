@@ -3,6 +3,7 @@
 // stays bounded by the output tensors.
 #pragma once
 
+#include <span>
 #include <string>
 
 #include "core/tensor.h"
@@ -14,7 +15,10 @@ namespace mxlm::convert {
 
 // `src` is the float weight [rows, cols]; `scale_dtype` the affine scale/bias type.
 // `nvfp4_global_scale` (nvfp4 only) adds the per-tensor scale and `<module>.weight_scale_2`.
+// `column_scale` (AWQ; empty for none) multiplies input column j by column_scale[j] before
+// quantization; it must outlive the writer. The source's pages are released once quantized.
 void add_quantized_module(formats::SafetensorsWriter& writer, const std::string& module, const TensorView& src,
-                          QuantSpec spec, DType scale_dtype, bool nvfp4_global_scale, const ThreadPool& pool);
+                          QuantSpec spec, DType scale_dtype, bool nvfp4_global_scale, const ThreadPool& pool,
+                          std::span<const float> column_scale = {});
 
 }  // namespace mxlm::convert

@@ -32,6 +32,9 @@ void setup(CLI::App& app) {
   app.add_option("--q-recipe", a->recipe, "Mixed precision: unsloth, mixed_2_6, mixed_3_4, mixed_3_6, mixed_4_6");
   app.add_flag("--nvfp4-global-scale", a->options.nvfp4_global_scale,
                "Add NVIDIA's per-tensor FP32 scale to nvfp4 weights (mxlm only; MLX ignores it)");
+  app.add_option("--imatrix-path", a->options.imatrix_path,
+                 "Importance matrix (llama.cpp GGUF or .dat) for AWQ pre-scaling of the weights that follow norms");
+  app.add_flag("!--no-awq-mlp", a->options.awq_mlp, "With --imatrix-path: leave gate/up (after post_attention_layernorm) unscaled");
   add_threads_option(app, a->threads);
   app.callback([a] {
     if (a->dtype == "bf16") a->options.dtype = DType::BF16;
@@ -47,6 +50,7 @@ void setup(CLI::App& app) {
     if (a->group) spec.group = a->group;
     if (!a->options.quantize && (!a->recipe.empty() || a->options.nvfp4_global_scale))
       fail("--q-recipe and --nvfp4-global-scale need -q");
+    a->options.log = [](const std::string& line) { fmt::print("{}\n", line); };
     const size_t n = convert::convert_checkpoint(a->options, ThreadPool(a->threads));
     fmt::print("wrote {} tensors to {}\n", n, a->options.output);
   });
