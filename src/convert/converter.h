@@ -25,10 +25,10 @@ struct ConvertOptions {
   Recipe recipe = Recipe::Uniform;
   bool nvfp4_global_scale = false;
   // AWQ pre-scaling from this importance matrix (llama.cpp GGUF or legacy .dat); see awq.h.
-  std::string imatrix_path;
+  std::string imatrix_path{};
   bool awq_mlp = true;  // also rescale gate/up through post_attention_layernorm
   // Receives progress and AWQ report lines; none are printed when empty.
-  std::function<void(const std::string&)> log;
+  std::function<void(const std::string&)> log{};
 };
 
 // Returns the number of tensors written.

@@ -167,12 +167,12 @@ std::optional<ModuleRef> module_of_gguf_name(std::string_view name) {
   name.remove_prefix(4);
   const size_t dot = name.find('.');
   if (dot == std::string_view::npos || dot == 0) return std::nullopt;
-  int64_t layer = 0;
+  uint32_t layer = 0;  // unsigned: "blk.-1" is not a block
   const auto [end, ec] = std::from_chars(name.data(), name.data() + dot, layer);
   if (ec != std::errc() || end != name.data() + dot) return std::nullopt;
   const std::string_view kind = name.substr(dot + 1);
   for (const auto& [gguf, module] : kBlockNames)
-    if (kind == gguf) return ModuleRef{layer, std::string(module)};
+    if (kind == gguf) return ModuleRef{int64_t(layer), std::string(module)};
   return std::nullopt;
 }
 

@@ -232,6 +232,9 @@ GgufHeader parse_gguf(const uint8_t* file, uint64_t file_size, std::string_view 
       fail("{}: tensor '{}' appears twice", label, h.tensors.back().name);
   }
   h.data_offset = (c.pos() + h.alignment - 1) / h.alignment * h.alignment;
+  if (!h.tensors.empty() && h.data_offset > file_size)
+    fail("{}: truncated GGUF file: the data section starts at offset {} but the file has {} bytes", label, h.data_offset,
+         file_size);
   const uint64_t data_size = file_size > h.data_offset ? file_size - h.data_offset : 0;
   std::vector<const GgufTensorInfo*> by_offset;
   for (GgufTensorInfo& t : h.tensors) {
