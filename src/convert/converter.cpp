@@ -143,16 +143,22 @@ size_t convert_checkpoint(const ConvertOptions& o, const ThreadPool& pool) {
       quantization[module] = false;
     }
     writer.add(*out_name, out_type, shape, [src, out_type, offset, column_scale, divisor, &pool](uint8_t* out, size_t) {
-      const size_t cols = size_t(src.shape.empty() ? 1 : src.shape.back());
-      pool.parallel_ranges(size_t(src.numel()), 4096, [&](size_t b, size_t e, int) {
-        for (size_t i = b; i < e; ++i) {
-          float v = load_float(src.data, src.dtype, i) + offset;
-          if (column_scale) v *= (*column_scale)[i % cols];
-          if (divisor) v /= (*divisor)[i];
-          store_float(v, out_type, out, i);
-        }
-      });
-      release_pages(src.data, src.nbytes);  // done with the source: keep resident memory bounded
+      const size_t cols = size_t(src.shape.empty() ? 1 : src.shape.back()), n = size_t(src.numel());
+      // Slab by slab, dropping each converted slab of the source from the resident set so
+      // memory stays bounded by the output, not by everything read.
+      constexpr size_t kSlab = size_t(1) << 24;
+      for (size_t s0 = 0; s0 < n; s0 += kSlab) {
+        pool.parallel_ranges(std::min(kSlab, n - s0), 4096, [&](size_t b, size_t e, int) {
+          for (size_t i = s0 + b; i < s0 + e; ++i) {
+            float v = load_float(src.data, src.dtype, i) + offset;
+            if (column_scale) v *= (*column_scale)[i % cols];
+            if (divisor) v /= (*divisor)[i];
+            store_float(v, out_type, out, i);
+          }
+        });
+        const size_t elt = dtype_size(src.dtype);
+        release_pages(static_cast<const uint8_t*>(src.data) + s0 * elt, std::min(kSlab, n - s0) * elt);
+      }
     });
     ++written;
   }

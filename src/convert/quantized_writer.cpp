@@ -62,13 +62,16 @@ void add_quantized_module(formats::SafetensorsWriter& writer, const std::string&
       const int64_t r0 = int64_t(b) * kRowBlock, r1 = std::min(rows, r0 + kRowBlock);
       std::vector<float> block(size_t((r1 - r0) * cols));
       for (size_t i = 0; i < block.size(); ++i) block[i] = scaled(src, column_scale, size_t(r0 * cols) + i);
+      // Done with these source rows: drop them from the resident set as we go, so a tensor
+      // larger than memory streams through.
+      release_pages(static_cast<const uint8_t*>(src.data) + size_t(r0 * cols) * dtype_size(src.dtype),
+                    size_t((r1 - r0) * cols) * dtype_size(src.dtype));
       const quant::QuantizedTensor q = quant::quantize(block.data(), r1 - r0, cols, spec, scale_dtype, global_scale);
       std::memcpy(out + size_t(r0 * words) * 4, q.weight.data(), q.weight.size() * 4);
       std::memcpy(pending->scales.data() + size_t(r0) * scale_row_bytes, q.scales.data(), q.scales.size());
       if (!q.biases.empty())
         std::memcpy(pending->biases.data() + size_t(r0) * scale_row_bytes, q.biases.data(), q.biases.size());
     });
-    release_pages(src.data, src.nbytes);
   });
   writer.add(module + ".scales", stored_scale, {rows, groups}, [pending](uint8_t* out, size_t n) {
     std::memcpy(out, pending->scales.data(), n);
