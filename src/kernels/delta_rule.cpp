@@ -1,153 +1,33 @@
 #include "kernels/delta_rule.h"
 
-#include <algorithm>
-#include <cmath>
-#include <vector>
+#include "core/cpu_features.h"
 
 namespace mxlm::kernels {
-
-void delta_rule_recurrent(const DeltaRuleShape& s, const DeltaRuleInputs& in, size_t n, float* state,
-                          float* out, const ThreadPool& pool) {
-  const size_t Dk = s.dk, Dv = s.dv, ratio = s.n_v_heads / s.n_k_heads;
-  pool.parallel_for(s.n_v_heads, [&](size_t h, int) {
-    float* S = state + h * Dk * Dv;
-    const size_t hk = h / ratio;
-    thread_local std::vector<float> delta;
-    delta.resize(Dv);
-    for (size_t t = 0; t < n; ++t) {
-      const float* q = in.q + t * in.qk_stride + hk * Dk;
-      const float* k = in.k + t * in.qk_stride + hk * Dk;
-      const float* v = in.v + t * in.v_stride + h * Dv;
-      const float decay = std::exp(in.g[t * s.n_v_heads + h]);
-      const float beta = in.beta[t * s.n_v_heads + h];
-      // δ = β (v − e^g Sᵀk)
-      std::fill(delta.begin(), delta.end(), 0.0f);
-      for (size_t i = 0; i < Dk; ++i)
-        for (size_t j = 0; j < Dv; ++j) delta[j] += S[i * Dv + j] * k[i];
-      for (size_t j = 0; j < Dv; ++j) delta[j] = beta * (v[j] - decay * delta[j]);
-      // S = e^g S + k δᵀ, and o = Sᵀq on the updated state in the same pass.
-      float* o = out + t * s.n_v_heads * Dv + h * Dv;
-      std::fill(o, o + Dv, 0.0f);
-      for (size_t i = 0; i < Dk; ++i) {
-        float* Si = S + i * Dv;
-        for (size_t j = 0; j < Dv; ++j) {
-          Si[j] = decay * Si[j] + k[i] * delta[j];
-          o[j] += Si[j] * q[i];
-        }
-      }
-    }
-  });
-}
-
 namespace {
 
-// Scratch for one chunk of one head; sized once per worker.
-struct ChunkScratch {
-  std::vector<float> q, k, v, gamma, beta, A, QK, U, W;
-  void resize(size_t C, size_t Dk, size_t Dv) {
-    q.resize(C * Dk);
-    k.resize(C * Dk);
-    v.resize(C * Dv);
-    gamma.resize(C);
-    beta.resize(C);
-    A.resize(C * C);
-    QK.resize(C * C);
-    U.resize(C * Dv);
-    W.resize(C * Dk);
-  }
-};
+using HeadFn = void (*)(const DeltaRuleShape&, const DeltaRuleInputs&, size_t, float*, float*, size_t, size_t);
 
-float dot(const float* a, const float* b, size_t n) {
-  float acc = 0.0f;
-  for (size_t i = 0; i < n; ++i) acc += a[i] * b[i];
-  return acc;
-}
-
-// One chunk of C tokens for one head; S [Dk, Dv] is carried in and out.
-//   γ = cumsum(g);  A_ij = β_i (k_i·k_j) e^{γ_i−γ_j} (j < i)
-//   U = (I + A)⁻¹ (β ⊙ V);  W = (I + A)⁻¹ (β e^γ ⊙ K)   (forward substitution)
-//   V' = U − W S
-//   O_i = e^{γ_i} q_i S + Σ_{j≤i} (q_i·k_j) e^{γ_i−γ_j} V'_j
-//   S = e^{γ_C} S + Σ_j e^{γ_C−γ_j} k_j V'_jᵀ
-void chunk_step(ChunkScratch& c, size_t C, size_t Dk, size_t Dv, float* S, float* o, size_t o_stride) {
-  float* g = c.gamma.data();
-  for (size_t i = 1; i < C; ++i) g[i] += g[i - 1];
-  for (size_t i = 0; i < C; ++i)
-    for (size_t j = 0; j <= i; ++j) {
-      const float decay = std::exp(g[i] - g[j]);
-      c.QK[i * C + j] = dot(&c.q[i * Dk], &c.k[j * Dk], Dk) * decay;
-      if (j < i) c.A[i * C + j] = c.beta[i] * dot(&c.k[i * Dk], &c.k[j * Dk], Dk) * decay;
-    }
-  for (size_t i = 0; i < C; ++i) {
-    float* u = &c.U[i * Dv];
-    float* w = &c.W[i * Dk];
-    const float ei = std::exp(g[i]);
-    for (size_t d = 0; d < Dv; ++d) u[d] = c.beta[i] * c.v[i * Dv + d];
-    for (size_t d = 0; d < Dk; ++d) w[d] = c.beta[i] * ei * c.k[i * Dk + d];
-    for (size_t j = 0; j < i; ++j) {
-      const float a = c.A[i * C + j];
-      for (size_t d = 0; d < Dv; ++d) u[d] -= a * c.U[j * Dv + d];
-      for (size_t d = 0; d < Dk; ++d) w[d] -= a * c.W[j * Dk + d];
-    }
+HeadFn head_kernel() {
+  switch (active_isa()) {
+    case Isa::Avx512: return &delta_rule_head_avx512;
+    case Isa::Avx2: return &delta_rule_head_avx2;
+    case Isa::Scalar: break;
   }
-  // V' = U − W S (stored in U) and the inter-chunk output e^{γ_i} q_i S.
-  for (size_t i = 0; i < C; ++i) {
-    float* u = &c.U[i * Dv];
-    float* oi = o + i * o_stride;
-    std::fill(oi, oi + Dv, 0.0f);
-    const float ei = std::exp(g[i]);
-    for (size_t r = 0; r < Dk; ++r) {
-      const float* Sr = S + r * Dv;
-      const float wr = c.W[i * Dk + r], qr = c.q[i * Dk + r] * ei;
-      for (size_t d = 0; d < Dv; ++d) {
-        u[d] -= wr * Sr[d];
-        oi[d] += qr * Sr[d];
-      }
-    }
-  }
-  for (size_t i = 0; i < C; ++i) {
-    float* oi = o + i * o_stride;
-    for (size_t j = 0; j <= i; ++j) {
-      const float a = c.QK[i * C + j];
-      const float* vj = &c.U[j * Dv];
-      for (size_t d = 0; d < Dv; ++d) oi[d] += a * vj[d];
-    }
-  }
-  const float last = g[C - 1], e_last = std::exp(last);
-  for (size_t r = 0; r < Dk; ++r) {
-    float* Sr = S + r * Dv;
-    for (size_t d = 0; d < Dv; ++d) Sr[d] *= e_last;
-    for (size_t j = 0; j < C; ++j) {
-      const float kr = c.k[j * Dk + r] * std::exp(last - g[j]);
-      const float* vj = &c.U[j * Dv];
-      for (size_t d = 0; d < Dv; ++d) Sr[d] += kr * vj[d];
-    }
-  }
+  return &delta_rule_head_ref;
 }
 
 }  // namespace
 
-void delta_rule_chunked(const DeltaRuleShape& s, const DeltaRuleInputs& in, size_t n, float* state,
-                        float* out, const ThreadPool& pool, size_t chunk) {
-  const size_t Dk = s.dk, Dv = s.dv, Hv = s.n_v_heads, ratio = s.n_v_heads / s.n_k_heads;
-  pool.parallel_for(Hv, [&](size_t h, int) {
-    thread_local ChunkScratch c;
-    c.resize(chunk, Dk, Dv);
-    const size_t hk = h / ratio;
-    float* S = state + h * Dk * Dv;
-    for (size_t t0 = 0; t0 < n; t0 += chunk) {
-      const size_t C = std::min(chunk, n - t0);
-      for (size_t i = 0; i < C; ++i) {
-        const size_t t = t0 + i;
-        std::copy_n(in.q + t * in.qk_stride + hk * Dk, Dk, &c.q[i * Dk]);
-        std::copy_n(in.k + t * in.qk_stride + hk * Dk, Dk, &c.k[i * Dk]);
-        std::copy_n(in.v + t * in.v_stride + h * Dv, Dv, &c.v[i * Dv]);
-        c.gamma[i] = in.g[t * Hv + h];
-        c.beta[i] = in.beta[t * Hv + h];
-      }
-      chunk_step(c, C, Dk, Dv, S, out + t0 * Hv * Dv + h * Dv, Hv * Dv);
-    }
-  });
+void delta_rule_recurrent(const DeltaRuleShape& s, const DeltaRuleInputs& in, size_t n, float* state, float* out,
+                          const ThreadPool& pool) {
+  const HeadFn fn = head_kernel();
+  pool.parallel_for(s.n_v_heads, [&](size_t h, int) { fn(s, in, n, state, out, h, 0); });
+}
+
+void delta_rule_chunked(const DeltaRuleShape& s, const DeltaRuleInputs& in, size_t n, float* state, float* out,
+                        const ThreadPool& pool, size_t chunk) {
+  const HeadFn fn = head_kernel();
+  pool.parallel_for(s.n_v_heads, [&](size_t h, int) { fn(s, in, n, state, out, h, chunk); });
 }
 
 }  // namespace mxlm::kernels

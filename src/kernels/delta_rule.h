@@ -31,4 +31,12 @@ void delta_rule_recurrent(const DeltaRuleShape& s, const DeltaRuleInputs& in, si
 void delta_rule_chunked(const DeltaRuleShape& s, const DeltaRuleInputs& in, size_t n, float* state,
                         float* out, const ThreadPool& pool, size_t chunk = 64);
 
+// One value head, per ISA (delta_rule_ref/_avx2/_avx512.cpp); chunk 0 = the recurrence.
+void delta_rule_head_ref(const DeltaRuleShape& s, const DeltaRuleInputs& in, size_t n, float* state, float* out,
+                         size_t h, size_t chunk);
+void delta_rule_head_avx2(const DeltaRuleShape& s, const DeltaRuleInputs& in, size_t n, float* state, float* out,
+                          size_t h, size_t chunk);
+void delta_rule_head_avx512(const DeltaRuleShape& s, const DeltaRuleInputs& in, size_t n, float* state, float* out,
+                            size_t h, size_t chunk);
+
 }  // namespace mxlm::kernels

@@ -114,15 +114,17 @@ void pack_panel(const typename L::Elem* w, size_t cols, size_t n_rows, size_t k0
     }
 }
 
+// x is packed token-group-major: xp[k][t] for the group's kTokenGroup tokens, so the broadcasts
+// of one step read one cache line (rows of x a power-of-two apart would share L1 sets).
 template <int TB>
-inline void micro_tile(const float* panel, size_t depth, const float* x, size_t cols, float* y, size_t rows,
+inline void micro_tile(const float* panel, size_t depth, const float* xp, float* y, size_t rows,
                        __mmask16 m0, __mmask16 m1, bool first) {
   __m512 acc[TB][2];
   for (int t = 0; t < TB; ++t) acc[t][0] = acc[t][1] = _mm512_setzero_ps();
   for (size_t k = 0; k < depth; ++k) {
     const __m512 w0 = _mm512_loadu_ps(panel + k * kPanelRows), w1 = _mm512_loadu_ps(panel + k * kPanelRows + 16);
     for (int t = 0; t < TB; ++t) {
-      const __m512 xb = _mm512_set1_ps(x[t * cols + k]);
+      const __m512 xb = _mm512_set1_ps(xp[k * kTokenGroup + size_t(t)]);
       acc[t][0] = _mm512_fmadd_ps(w0, xb, acc[t][0]);
       acc[t][1] = _mm512_fmadd_ps(w1, xb, acc[t][1]);
     }
@@ -138,21 +140,37 @@ inline void micro_tile(const float* panel, size_t depth, const float* x, size_t 
   }
 }
 
+// Packs x [n_tokens, cols] into groups of kTokenGroup tokens, each [cols][kTokenGroup].
+float* pack_tokens(const float* x, size_t n_tokens, size_t cols) {
+  const size_t groups = (n_tokens + kTokenGroup - 1) / kTokenGroup;
+  float* xp = scratch_of<float>(ScratchSlot::PackedTokens, groups * cols * kTokenGroup);
+  for (size_t g = 0; g < groups; ++g) {
+    float* dst = xp + g * cols * kTokenGroup;
+    const size_t nt = std::min(kTokenGroup, n_tokens - g * kTokenGroup);
+    for (size_t t = 0; t < kTokenGroup; ++t) {
+      const float* src = x + (g * kTokenGroup + t) * cols;
+      for (size_t k = 0; k < cols; ++k) dst[k * kTokenGroup + t] = t < nt ? src[k] : 0.0f;
+    }
+  }
+  return xp;
+}
+
 // The 6×32 tiles of one packed panel for every token, accumulating into y unless `first`.
-void panel_tiles(const float* panel, size_t depth, const float* x, size_t cols, size_t n_tokens, float* y,
+// xp: pack_tokens' layout, offset to the panel's first input.
+void panel_tiles(const float* panel, size_t depth, const float* xp, size_t cols, size_t n_tokens, float* y,
                  size_t rows, size_t n_rows, bool first) {
   const __mmask16 m0 = n_rows >= 16 ? __mmask16(0xffff) : __mmask16((1u << n_rows) - 1);
   const __mmask16 m1 = n_rows >= 32 ? __mmask16(0xffff) : n_rows <= 16 ? __mmask16(0) : __mmask16((1u << (n_rows - 16)) - 1);
   for (size_t t = 0; t < n_tokens; t += kTokenGroup) {
-    const float* xt = x + t * cols;
+    const float* xt = xp + (t / kTokenGroup) * cols * kTokenGroup;
     float* yt = y + t * rows;
     switch (std::min(kTokenGroup, n_tokens - t)) {
-      case 6: micro_tile<6>(panel, depth, xt, cols, yt, rows, m0, m1, first); break;
-      case 5: micro_tile<5>(panel, depth, xt, cols, yt, rows, m0, m1, first); break;
-      case 4: micro_tile<4>(panel, depth, xt, cols, yt, rows, m0, m1, first); break;
-      case 3: micro_tile<3>(panel, depth, xt, cols, yt, rows, m0, m1, first); break;
-      case 2: micro_tile<2>(panel, depth, xt, cols, yt, rows, m0, m1, first); break;
-      case 1: micro_tile<1>(panel, depth, xt, cols, yt, rows, m0, m1, first); break;
+      case 6: micro_tile<6>(panel, depth, xt, yt, rows, m0, m1, first); break;
+      case 5: micro_tile<5>(panel, depth, xt, yt, rows, m0, m1, first); break;
+      case 4: micro_tile<4>(panel, depth, xt, yt, rows, m0, m1, first); break;
+      case 3: micro_tile<3>(panel, depth, xt, yt, rows, m0, m1, first); break;
+      case 2: micro_tile<2>(panel, depth, xt, yt, rows, m0, m1, first); break;
+      case 1: micro_tile<1>(panel, depth, xt, yt, rows, m0, m1, first); break;
     }
   }
 }
@@ -162,12 +180,13 @@ void gemm_rows(const QTensor& qw, const float* x, size_t n_tokens, float* y, siz
   const auto* w = static_cast<const typename L::Elem*>(qw.weight);
   const size_t cols = size_t(qw.cols), rows = size_t(qw.rows);
   float* panel = scratch_of<float>(ScratchSlot::Panel, kPanelRows * kDepth);
+  const float* xp = pack_tokens(x, n_tokens, cols);
   for (size_t k0 = 0; k0 < cols; k0 += kDepth) {
     const size_t depth = std::min(kDepth, cols - k0);
     for (size_t r = r0; r < r1; r += kPanelRows) {
       const size_t n_rows = std::min(kPanelRows, r1 - r);
       pack_panel<L>(w + r * cols, cols, n_rows, k0, depth, panel);
-      panel_tiles(panel, depth, x + k0, cols, n_tokens, y + r, rows, n_rows, k0 == 0);
+      panel_tiles(panel, depth, xp + k0 * kTokenGroup, cols, n_tokens, y + r, rows, n_rows, k0 == 0);
     }
   }
 }
@@ -189,13 +208,14 @@ void gemm_rows_quantized_avx512(const QTensor& w, const float* x, size_t n_token
   const size_t cols = size_t(w.cols), rows = size_t(w.rows);
   float* decoded = scratch_of<float>(ScratchSlot::PanelRows, kPanelRows * cols);
   float* panel = scratch_of<float>(ScratchSlot::Panel, kPanelRows * kDepth);
+  const float* xp = pack_tokens(x, n_tokens, cols);
   for (size_t r = r0; r < r1; r += kPanelRows) {
     const size_t n_rows = std::min(kPanelRows, r1 - r);
     quant::dequantize_rows(w, int64_t(r), int64_t(r + n_rows), decoded);
     for (size_t k0 = 0; k0 < cols; k0 += kDepth) {
       const size_t depth = std::min(kDepth, cols - k0);
       pack_panel<LoadF32>(decoded, cols, n_rows, k0, depth, panel);
-      panel_tiles(panel, depth, x + k0, cols, n_tokens, y + r, rows, n_rows, k0 == 0);
+      panel_tiles(panel, depth, xp + k0 * kTokenGroup, cols, n_tokens, y + r, rows, n_rows, k0 == 0);
     }
   }
 }

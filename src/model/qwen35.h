@@ -103,7 +103,7 @@ class Qwen35 {
   double matmul_params_per_token() const;
 
   // Tokens per forward micro-batch (prefill longer prompts in pieces of this size).
-  static constexpr size_t kMicroBatch = 256;
+  static constexpr size_t kMicroBatch = 512;
 
  private:
   void layer(size_t i, size_t n, State& state, const ThreadPool& pool);

@@ -7,7 +7,7 @@ build="$MXLM_WORK/build"
 mkdir -p "$build"
 CXX=clang++ cmake -S "$MXLM_SOURCE_DIR/fuzz" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build "$build" >/dev/null
-runs="${MXLM_FUZZ_RUNS:-300000}"
+runs="${MXLM_FUZZ_RUNS:-100000}"
 for target in "$build"/*_fuzz; do
   name=$(basename "$target")
   corpus="$MXLM_WORK/corpus/$name"

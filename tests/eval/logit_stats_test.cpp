@@ -1,6 +1,7 @@
 #include "eval/logit_stats.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -37,7 +38,7 @@ TEST(LogitStats, SummaryAndPerplexity) {
 }
 
 TEST(Scoring, SavedLogitsRoundTripAndRejectForeignFiles) {
-  const std::string path = (std::filesystem::temp_directory_path() / "mxlm-saved.topk").string();
+  const std::string path = (std::filesystem::temp_directory_path() / ("mxlm-saved-" + std::to_string(::getpid()) + ".topk")).string();
   const std::vector<float> l = {0.5f, 2.0f, -1.0f, 3.0f};
   std::vector<SavedPosition> positions = {{top_k(l, 2), 1, 2.0f}, {top_k(l, 2), 3, 3.0f}};
   write_saved_logits(path, 128, 42, positions);

@@ -1,7 +1,10 @@
 #include "kernels/delta_rule.h"
 
+#include "core/cpu_features.h"
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -106,6 +109,27 @@ TEST_P(DeltaRuleLengths, ChunkedAndRecurrentMatchTheDefinition) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Lengths, DeltaRuleLengths, testing::Values(1, 63, 64, 65, 200));
+
+TEST(DeltaRule, EveryIsaMatchesTheScalarBuild) {
+  const Inputs in = make_inputs(130, 17);
+  const auto& s = in.shape;
+  const size_t state_size = s.n_v_heads * s.dk * s.dv, out_size = in.n * s.n_v_heads * s.dv;
+  using Fn = void (*)(const DeltaRuleShape&, const DeltaRuleInputs&, size_t, float*, float*, size_t, size_t);
+  std::vector<std::pair<Isa, Fn>> fns = {{Isa::Scalar, &delta_rule_head_ref}, {Isa::Avx2, &delta_rule_head_avx2},
+                                         {Isa::Avx512, &delta_rule_head_avx512}};
+  for (size_t chunk : {size_t(0), size_t(64)}) {
+    std::vector<float> ref_state(state_size, 0.1f), ref_out(out_size);
+    for (size_t h = 0; h < s.n_v_heads; ++h) delta_rule_head_ref(s, in.view(), in.n, ref_state.data(), ref_out.data(), h, chunk);
+    for (const auto& [isa, fn] : fns) {
+      const auto supported = supported_isas();
+      if (std::find(supported.begin(), supported.end(), isa) == supported.end()) continue;
+      std::vector<float> st(state_size, 0.1f), out(out_size);
+      for (size_t h = 0; h < s.n_v_heads; ++h) fn(s, in.view(), in.n, st.data(), out.data(), h, chunk);
+      for (size_t i = 0; i < out_size; ++i) ASSERT_NEAR(out[i], ref_out[i], 1e-4) << isa_name(isa) << " chunk " << chunk;
+      for (size_t i = 0; i < state_size; ++i) ASSERT_NEAR(st[i], ref_state[i], 1e-4) << isa_name(isa);
+    }
+  }
+}
 
 TEST(DeltaRule, HandWorkedSingleStep) {
   // One head, dk = dv = 1, S0 = 2: S = e^g·S0 = 1 (g = ln ½); δ = β(v − S·k) = 0.5·(3 − 1·1) = 1;

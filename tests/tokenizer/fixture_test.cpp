@@ -2,6 +2,7 @@
 // Every fixture has the 256 byte tokens with id = byte value (so unmerged text encodes to its
 // bytes), plus merged tokens numbered from 256 in merge order.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -245,7 +246,7 @@ TEST(TokenizerFixture, BadFilesAreErrorsNamingTheCulprit) {
 }
 
 TEST(TokenizerFixture, LoadsFilesFromADirectory) {
-  const auto dir = std::filesystem::temp_directory_path() / "mxlm_tokenizer_fixture";
+  const auto dir = std::filesystem::temp_directory_path() / ("mxlm_tokenizer_fixture-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   json j = fixture({{"h", "i"}}, byte_level(), true);  // "hi" = 256

@@ -3,6 +3,7 @@
 // than 1 MB: every id of every document must match. Skips when node or the npm packages are
 // absent (scripts/setup installs them).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -36,7 +37,7 @@ class QwenConformance : public ::testing::Test {
     tokenizer_ = new Tokenizer(Tokenizer::load(kModelDir));
     docs_ = new std::vector<Document>(testing::conformance_corpus());
     if (std::system("command -v node >/dev/null 2>&1") != 0) return;
-    const fs::path dir = fs::temp_directory_path() / "mxlm_qwen_conformance";
+    const fs::path dir = fs::temp_directory_path() / ("mxlm_qwen_conformance-" + std::to_string(::getpid()));
     fs::create_directories(dir);
     json texts = json::array();
     for (const Document& d : *docs_) texts.push_back(d.text);
