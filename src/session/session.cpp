@@ -117,7 +117,7 @@ ChatResult Session::send_stream(const ordered_json& messages, const ChatConfig& 
 ChatResult Session::complete(const std::string& prompt, const ChatConfig& config, const EventFn& on_event) {
   ChatConfig plain = config;
   plain.tools = nullptr;
-  return generate(engine_->tokenizer.encode(prompt), false, plain, on_event);
+  return generate(engine_->tokenizer.encode(prompt), false, plain, on_event, /*raw=*/true);
 }
 
 ChatResult Session::send(const std::string& user_message, const ChatConfig& config, const EventFn& on_event) {
@@ -149,7 +149,7 @@ void Session::append_reply(const ChatResult& r) {
 }
 
 ChatResult Session::generate(const std::vector<int32_t>& prompt, bool in_reasoning, const ChatConfig& config,
-                             const EventFn& on_event) {
+                             const EventFn& on_event, bool raw) {
   Engine& e = *engine_;
   cancelled_ = false;
   ChatResult result;
@@ -189,7 +189,9 @@ ChatResult Session::generate(const std::vector<int32_t>& prompt, bool in_reasoni
         stop = true;
       }
     const size_t keep = final || stop ? 0 : stop_prefix_suffix(held, config.stop);
-    deliver(parser.feed(std::string_view(held).substr(0, held.size() - keep)));
+    const std::string_view ready = std::string_view(held).substr(0, held.size() - keep);
+    // A raw completion is the text as generated: no reasoning split, tool calls or trimming.
+    deliver(raw ? ParsedDelta{std::string(ready), {}, {}} : parser.feed(ready));
     held.erase(0, held.size() - keep);
   };
 
@@ -243,7 +245,7 @@ ChatResult Session::generate(const std::vector<int32_t>& prompt, bool in_reasoni
     }
   }
   release(decoder.flush(), true);
-  deliver(parser.finish());
+  if (!raw) deliver(parser.finish());
   result.reasoning_tokens = thinking_tokens;
   result.decode_tok_s = double(result.completion_tokens) / std::max(seconds_since(t1), 1e-9);
   result.finish_reason = !result.tool_calls.empty() && finish == "stop" ? "tool_calls" : finish;

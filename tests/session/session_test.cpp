@@ -148,6 +148,28 @@ TEST_F(SessionTest, GenerationPromptThatOpensThinkingStreamsReasoning) {
   EXPECT_GT(plain.prompt_tokens, thinking.prompt_tokens);
 }
 
+TEST_F(SessionTest, RawCompletionIsTheDecodedTextUntouched) {
+  Session s(model("s7"), {1, 4096});
+  ChatConfig c = greedy(12);
+  const ChatResult r = s.complete("Once upon a time", c, {});
+  std::vector<int32_t> ids = s.engine().tokenizer.encode("Once upon a time");
+  EXPECT_EQ(r.prompt_tokens, ids.size());
+  EXPECT_EQ(r.completion_tokens, 12u);
+  EXPECT_TRUE(r.reasoning.empty());
+  // Greedy tokens decoded as they are, spaces and all.
+  model::Qwen35& m = s.engine().model;
+  model::State st = m.new_state(64);
+  std::vector<float> logits(size_t(m.config().vocab));
+  std::vector<int32_t> out;
+  m.forward(ids, st, logits, false, ThreadPool(1));
+  const size_t choices = size_t(s.engine().tokenizer.vocab_size());
+  for (int i = 0; i < 12; ++i) {
+    out.push_back(int32_t(std::max_element(logits.begin(), logits.begin() + long(choices)) - logits.begin()));
+    if (i < 11) m.forward(std::span<const int32_t>(&out.back(), 1), st, logits, false, ThreadPool(1));
+  }
+  EXPECT_EQ(r.text, s.engine().tokenizer.decode(out));
+}
+
 TEST_F(SessionTest, PromptOverTheContextIsAClearError) {
   Session s(model("s6"), {1, 64});
   try {
