@@ -160,7 +160,16 @@ ChatResult Session::generate(const std::vector<int32_t>& prompt, bool in_reasoni
   const std::span<const float> choices(logits.data(), std::min(V, size_t(e.tokenizer.vocab_size())));
 
   const auto t0 = std::chrono::steady_clock::now();
-  result.cached_tokens = cache_.prefill(prompt, logits, e.pool);
+  // Snapshot where the last message starts: the next turn re-renders this one's generation
+  // prompt differently (reasoning dropped, empty think block omitted) but agrees up to there.
+  size_t boundary = 0;
+  if (const auto im_start = e.tokenizer.token_to_id("<|im_start|>"))
+    for (size_t i = prompt.size(); i-- > 0;)
+      if (prompt[i] == *im_start) {
+        boundary = i;
+        break;
+      }
+  result.cached_tokens = cache_.prefill(prompt, logits, e.pool, boundary);
   result.prefill_tok_s = double(prompt.size() - result.cached_tokens) / std::max(seconds_since(t0), 1e-9);
 
   sampling::Sampler sampler(config.sampler);

@@ -87,6 +87,18 @@ TEST_F(SessionTest, SecondTurnReusesTheCacheAndMatchesAColdSession) {
   EXPECT_EQ(again.reasoning + again.text, second.reasoning + second.text);
 }
 
+TEST_F(SessionTest, ThinkingOffTurnsReuseThePromptUpToTheLastMessage) {
+  // With thinking off the generation prompt ends in an empty think block that the next turn's
+  // re-rendered history omits; the snapshot at the last message's start still serves it.
+  Session s(model("s8"), {1, 4096});
+  ChatConfig c = greedy(6);
+  c.enable_thinking = false;
+  const ChatResult first = s.send("Tell me about the sea.", c);
+  const ChatResult second = s.send("And the mountains?", c);
+  const size_t generation_prompt = s.engine().tokenizer.encode("<|im_start|>assistant\n<think>\n\n</think>\n\n").size();
+  EXPECT_EQ(second.cached_tokens, first.prompt_tokens - generation_prompt);
+}
+
 TEST_F(SessionTest, CancelFromTheCallbackAndFromAnotherThread) {
   Session s(model("s3"), {1, 4096});
   int events = 0;
