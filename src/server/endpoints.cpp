@@ -149,7 +149,10 @@ std::string Endpoints::metrics_text() const {
 
 session::ChatResult Generation::generate(Lease& lease, const session::EventFn& on_event) {
   session::Session& s = lease.session();
-  session::ChatResult r = chat_ ? s.send_stream(messages_, config_, on_event) : s.complete(prompt_, config_, on_event);
+  // Shutdown cancels running sessions; this also stops one that started just after.
+  Scheduler& scheduler = *endpoints_.scheduler_;
+  const session::EventFn events = [&](const session::StreamEvent& e) { return !scheduler.stopping() && on_event(e); };
+  session::ChatResult r = chat_ ? s.send_stream(messages_, config_, events) : s.complete(prompt_, config_, events);
   endpoints_.metrics_.generation_done(r);
   return r;
 }
@@ -157,7 +160,10 @@ session::ChatResult Generation::generate(Lease& lease, const session::EventFn& o
 json Generation::run() {
   try {
     std::optional<Lease> lease = ticket_.wait();
+    if (!lease) throw ApiError(503, "The server is shutting down", "unavailable_error");
     session::ChatResult r = generate(*lease, [](const session::StreamEvent&) { return true; });
+    // Only shutdown cancels a non-streamed request; "cancelled" is no OpenAI finish_reason.
+    if (r.finish_reason == "cancelled") throw ApiError(503, "The server is shutting down", "unavailable_error");
     std::set<std::string> ids;
     make_ids_unique(r.tool_calls, ids);
     return chat_ ? chat_completion_json(id_, endpoints_.model_id_, created_, r)
@@ -179,6 +185,7 @@ void Generation::run_stream(const WriteFn& write) {
     // Comment lines keep the connection visibly alive while queued and reveal a client that
     // left: its socket starts failing writes, and the request gives up its place.
     std::optional<Lease> lease = ticket_.wait([&] { return connected = connected && write(": queued\n\n"); });
+    if (!lease && connected) throw ApiError(503, "The server is shutting down", "unavailable_error");
     if (lease && send(chunks.start())) {
       const session::ChatResult r = generate(*lease, [&](const session::StreamEvent& e) { return send(chunks.event(e)); });
       if (r.finish_reason != "cancelled") send(chunks.finish(r));

@@ -62,6 +62,12 @@ HttpServer::HttpServer(Endpoints& endpoints, const HttpOptions& options)
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server_->set_payload_max_length(size_t(256) << 20);
   server_->set_keep_alive_timeout(30);
+  // httplib's default adds SO_REUSEPORT, which lets a second server bind the same port and
+  // silently take half the connections; a port in use must be an error.
+  server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   add_routes();
 }
 

@@ -20,6 +20,7 @@ std::optional<Lease> Ticket::wait(const std::function<bool()>& keep_waiting) {
   Scheduler& s = *scheduler_;
   std::unique_lock lock(s.mutex_);
   for (;;) {
+    if (s.stopping_) return std::nullopt;
     // First in line and a slot free: take it. FIFO order keeps a long queue fair.
     if (!s.queue_.empty() && s.queue_.front() == id_) {
       const size_t slot = s.pick_slot(key_);
@@ -59,6 +60,7 @@ Scheduler::~Scheduler() { cancel_all(); }
 
 Ticket Scheduler::enqueue(std::string affinity_key) {
   std::lock_guard lock(mutex_);
+  if (stopping_) throw ApiError(503, "The server is shutting down", "unavailable_error");
   size_t free = 0;
   for (const Slot& s : slots_) free += s.busy ? 0 : 1;
   // Requests already in line get the free slots first; only the excess has to wait.
@@ -107,6 +109,8 @@ void Scheduler::leave_queue(uint64_t id) {
 
 void Scheduler::cancel_all() {
   std::lock_guard lock(mutex_);
+  stopping_ = true;  // queued requests must not start new generations during shutdown
+  changed_.notify_all();
   for (Slot& s : slots_)
     if (s.busy) s.session->cancel();
 }

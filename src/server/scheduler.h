@@ -7,6 +7,7 @@
 // its conversation is cached).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -82,9 +83,10 @@ class Scheduler {
   // Throws ApiError 429 when the queue is full.
   Ticket enqueue(std::string affinity_key);
 
-  // Stops every generation in progress (shutdown).
+  // Shutdown: stops every generation in progress, empties the queue and refuses new requests.
   void cancel_all();
 
+  bool stopping() const { return stopping_; }
   SchedulerStats stats() const;
   size_t context_length() const { return context_length_; }
   session::Engine& engine() { return *engine_; }
@@ -111,6 +113,7 @@ class Scheduler {
   std::deque<uint64_t> queue_;  // waiting tickets, first come first served
   uint64_t next_ticket_ = 0;
   uint64_t clock_ = 0;
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace mxlm::server

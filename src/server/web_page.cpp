@@ -22,7 +22,10 @@ form{display:flex;gap:.5rem;margin-top:1rem}textarea{flex:1;height:3.2rem;font:i
 <script>
 const messages = [];
 const $ = (id) => document.getElementById(id);
-const key = new URLSearchParams(location.search).get("key");
+// ?key= passes the API key; ?q= sends a first message on load and ?max_tokens= caps replies
+// (both for tests and for links that open a chat).
+const params = new URLSearchParams(location.search);
+const key = params.get("key"), maxTokens = Number(params.get("max_tokens")) || undefined;
 const headers = {"Content-Type": "application/json"};
 if (key) headers.Authorization = "Bearer " + key;
 fetch("/v1/models", {headers}).then(r => r.json()).then(j => { $("model").textContent = j.data[0].id; }).catch(() => {});
@@ -41,7 +44,7 @@ async function send(text) {
   summary.textContent = "reasoning"; details.append(summary, thought); details.hidden = true;
   div.append(details, answer);
   const res = await fetch("/v1/chat/completions", {method: "POST", headers,
-    body: JSON.stringify({messages, stream: true, stream_options: {include_usage: true}})});
+    body: JSON.stringify({messages, stream: true, stream_options: {include_usage: true}, max_tokens: maxTokens})});
   if (!res.ok) { answer.textContent = "error: " + (await res.text()); return; }
   const reader = res.body.getReader(), decoder = new TextDecoder();
   let buffer = "", content = "";
@@ -59,12 +62,14 @@ async function send(text) {
         `(${chunk.usage.prompt_tokens_details.cached_tokens} cached), ${chunk.usage.completion_tokens} generated`;
       const delta = chunk.choices[0]?.delta || {};
       if (delta.reasoning_content) { details.hidden = false; thought.textContent += delta.reasoning_content; }
+      if (chunk.choices[0]?.finish_reason) div.dataset.finish = chunk.choices[0].finish_reason;
       if (delta.content) { content += delta.content; answer.textContent = content; }
     }
   }
   messages.push({role: "assistant", content});
 }
 $("form").onsubmit = (e) => { e.preventDefault(); const t = $("input").value.trim(); $("input").value = ""; if (t) send(t); };
+if (params.get("q")) send(params.get("q"));
 $("input").onkeydown = (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("form").requestSubmit(); } };
 </script></body></html>
 )HTML";

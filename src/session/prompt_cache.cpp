@@ -64,7 +64,8 @@ void PromptCache::rewind_to(size_t limit) {
   std::erase_if(snapshots_, [pos](const Entry& e) { return e.snapshot.pos > pos; });
 }
 
-size_t PromptCache::prefill(std::span<const int32_t> tokens, std::span<float> last_logits, const ThreadPool& pool) {
+size_t PromptCache::prefill(std::span<const int32_t> tokens, std::span<float> last_logits, const ThreadPool& pool,
+                            size_t boundary) {
   const size_t n = tokens.size();
   if (n == 0) fail("empty prompt");
   if (n > state_.max_ctx())
@@ -82,6 +83,7 @@ size_t PromptCache::prefill(std::span<const int32_t> tokens, std::span<float> la
     // before the end, so the same prompt sent again (a retry) recomputes a single token.
     size_t next = std::min(n, (pos / options_.snapshot_interval + 1) * options_.snapshot_interval);
     if (next == n && pos < n - 1) next = n - 1;
+    if (boundary > pos && boundary < next) next = boundary;
     // Pieces of at most one micro-batch let other sessions sharing the model interleave.
     const size_t piece_end = std::min(next, pos + model::Qwen35::kMicroBatch);
     if (piece_end < next) {

@@ -28,7 +28,11 @@ class PromptCache {
 
   // Makes the state hold exactly `tokens`, reusing what it can, and writes the logits of the
   // last token. Returns how many leading tokens were reused rather than recomputed.
-  size_t prefill(std::span<const int32_t> tokens, std::span<float> last_logits, const ThreadPool& pool);
+  // `boundary` (0 = none) is one more position to snapshot: the start of the last message, where
+  // the next turn's re-rendered prompt (which may drop this turn's reasoning or empty think
+  // block) still agrees with this one.
+  size_t prefill(std::span<const int32_t> tokens, std::span<float> last_logits, const ThreadPool& pool,
+                 size_t boundary = 0);
 
   // Feeds one more token and writes the logits that follow it.
   void decode(int32_t token, std::span<float> logits, const ThreadPool& pool);

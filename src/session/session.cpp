@@ -117,7 +117,7 @@ ChatResult Session::send_stream(const ordered_json& messages, const ChatConfig& 
 ChatResult Session::complete(const std::string& prompt, const ChatConfig& config, const EventFn& on_event) {
   ChatConfig plain = config;
   plain.tools = nullptr;
-  return generate(engine_->tokenizer.encode(prompt), false, plain, on_event);
+  return generate(engine_->tokenizer.encode(prompt), false, plain, on_event, /*raw=*/true);
 }
 
 ChatResult Session::send(const std::string& user_message, const ChatConfig& config, const EventFn& on_event) {
@@ -149,7 +149,7 @@ void Session::append_reply(const ChatResult& r) {
 }
 
 ChatResult Session::generate(const std::vector<int32_t>& prompt, bool in_reasoning, const ChatConfig& config,
-                             const EventFn& on_event) {
+                             const EventFn& on_event, bool raw) {
   Engine& e = *engine_;
   cancelled_ = false;
   ChatResult result;
@@ -160,7 +160,16 @@ ChatResult Session::generate(const std::vector<int32_t>& prompt, bool in_reasoni
   const std::span<const float> choices(logits.data(), std::min(V, size_t(e.tokenizer.vocab_size())));
 
   const auto t0 = std::chrono::steady_clock::now();
-  result.cached_tokens = cache_.prefill(prompt, logits, e.pool);
+  // Snapshot where the last message starts: the next turn re-renders this one's generation
+  // prompt differently (reasoning dropped, empty think block omitted) but agrees up to there.
+  size_t boundary = 0;
+  if (const auto im_start = e.tokenizer.token_to_id("<|im_start|>"))
+    for (size_t i = prompt.size(); i-- > 0;)
+      if (prompt[i] == *im_start) {
+        boundary = i;
+        break;
+      }
+  result.cached_tokens = cache_.prefill(prompt, logits, e.pool, boundary);
   result.prefill_tok_s = double(prompt.size() - result.cached_tokens) / std::max(seconds_since(t0), 1e-9);
 
   sampling::Sampler sampler(config.sampler);
@@ -189,7 +198,9 @@ ChatResult Session::generate(const std::vector<int32_t>& prompt, bool in_reasoni
         stop = true;
       }
     const size_t keep = final || stop ? 0 : stop_prefix_suffix(held, config.stop);
-    deliver(parser.feed(std::string_view(held).substr(0, held.size() - keep)));
+    const std::string_view ready = std::string_view(held).substr(0, held.size() - keep);
+    // A raw completion is the text as generated: no reasoning split, tool calls or trimming.
+    deliver(raw ? ParsedDelta{std::string(ready), {}, {}} : parser.feed(ready));
     held.erase(0, held.size() - keep);
   };
 
@@ -243,7 +254,7 @@ ChatResult Session::generate(const std::vector<int32_t>& prompt, bool in_reasoni
     }
   }
   release(decoder.flush(), true);
-  deliver(parser.finish());
+  if (!raw) deliver(parser.finish());
   result.reasoning_tokens = thinking_tokens;
   result.decode_tok_s = double(result.completion_tokens) / std::max(seconds_since(t1), 1e-9);
   result.finish_reason = !result.tool_calls.empty() && finish == "stop" ? "tool_calls" : finish;

@@ -80,7 +80,7 @@ class Session {
  private:
   std::string render(const nlohmann::ordered_json& messages, const ChatConfig& config) const;
   ChatResult generate(const std::vector<int32_t>& prompt, bool in_reasoning, const ChatConfig& config,
-                      const EventFn& on_event);
+                      const EventFn& on_event, bool raw = false);
   void append_reply(const ChatResult& result);
 
   std::shared_ptr<Engine> engine_;

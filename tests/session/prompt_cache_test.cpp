@@ -66,6 +66,22 @@ TEST(PromptCache, DivergingHistoryResumesFromTheLatestSnapshotInsideTheCommonPre
   for (size_t i = 0; i < logits.size(); ++i) ASSERT_NEAR(logits[i], cold[i], 1e-3);
 }
 
+TEST(PromptCache, BoundarySnapshotServesAPromptThatDivergesAfterIt) {
+  model::Qwen35 m(testing_support::tiny_model_dir());
+  const ThreadPool pool(2);
+  PromptCache cache(m, {1024, size_t(1) << 30, 2048});
+  std::vector<float> logits(size_t(m.config().vocab));
+  auto turn1 = random_tokens(300, 9);
+  cache.prefill(turn1, logits, pool, 290);  // the last message starts at 290
+  auto turn2 = turn1;
+  turn2.resize(295);  // the re-rendered history differs from position 295 on
+  const auto more = random_tokens(40, 10);
+  turn2.insert(turn2.end(), more.begin(), more.end());
+  EXPECT_EQ(cache.prefill(turn2, logits, pool), 290u);
+  const auto cold = cold_logits(m, turn2);
+  for (size_t i = 0; i < logits.size(); ++i) ASSERT_NEAR(logits[i], cold[i], 1e-3);
+}
+
 TEST(PromptCache, SnapshotMemoryStaysWithinItsBudget) {
   model::Qwen35 m(testing_support::tiny_model_dir());
   PromptCache probe(m, {1024, size_t(1) << 30, 16});

@@ -87,6 +87,18 @@ TEST_F(SessionTest, SecondTurnReusesTheCacheAndMatchesAColdSession) {
   EXPECT_EQ(again.reasoning + again.text, second.reasoning + second.text);
 }
 
+TEST_F(SessionTest, ThinkingOffTurnsReuseThePromptUpToTheLastMessage) {
+  // With thinking off the generation prompt ends in an empty think block that the next turn's
+  // re-rendered history omits; the snapshot at the last message's start still serves it.
+  Session s(model("s8"), {1, 4096});
+  ChatConfig c = greedy(6);
+  c.enable_thinking = false;
+  const ChatResult first = s.send("Tell me about the sea.", c);
+  const ChatResult second = s.send("And the mountains?", c);
+  const size_t generation_prompt = s.engine().tokenizer.encode("<|im_start|>assistant\n<think>\n\n</think>\n\n").size();
+  EXPECT_EQ(second.cached_tokens, first.prompt_tokens - generation_prompt);
+}
+
 TEST_F(SessionTest, CancelFromTheCallbackAndFromAnotherThread) {
   Session s(model("s3"), {1, 4096});
   int events = 0;
@@ -146,6 +158,28 @@ TEST_F(SessionTest, GenerationPromptThatOpensThinkingStreamsReasoning) {
   EXPECT_FALSE(plain.text.empty());
   // The thinking-off prompt carries the closed, empty think block as well.
   EXPECT_GT(plain.prompt_tokens, thinking.prompt_tokens);
+}
+
+TEST_F(SessionTest, RawCompletionIsTheDecodedTextUntouched) {
+  Session s(model("s7"), {1, 4096});
+  ChatConfig c = greedy(12);
+  const ChatResult r = s.complete("Once upon a time", c, {});
+  std::vector<int32_t> ids = s.engine().tokenizer.encode("Once upon a time");
+  EXPECT_EQ(r.prompt_tokens, ids.size());
+  EXPECT_EQ(r.completion_tokens, 12u);
+  EXPECT_TRUE(r.reasoning.empty());
+  // Greedy tokens decoded as they are, spaces and all.
+  model::Qwen35& m = s.engine().model;
+  model::State st = m.new_state(64);
+  std::vector<float> logits(size_t(m.config().vocab));
+  std::vector<int32_t> out;
+  m.forward(ids, st, logits, false, ThreadPool(1));
+  const size_t choices = size_t(s.engine().tokenizer.vocab_size());
+  for (int i = 0; i < 12; ++i) {
+    out.push_back(int32_t(std::max_element(logits.begin(), logits.begin() + long(choices)) - logits.begin()));
+    if (i < 11) m.forward(std::span<const int32_t>(&out.back(), 1), st, logits, false, ThreadPool(1));
+  }
+  EXPECT_EQ(r.text, s.engine().tokenizer.decode(out));
 }
 
 TEST_F(SessionTest, PromptOverTheContextIsAClearError) {

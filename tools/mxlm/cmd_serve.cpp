@@ -70,9 +70,9 @@ size_t choose_context(const ServeArgs& a, const model::Qwen35Config& c, const st
   const double slot = per_token * double(ctx) + recurrent;
   fmt::print(stderr,
              "mxlm serve: KV cache {} layers x {} tokens x {} x 2 x fp32 = {} per slot (+{} recurrent state), "
-             "{} slot(s): {}\n",
+             "{} slot(s): {}; prompt-cache snapshots up to {} per slot as they are used\n",
              attention_layers, ctx, c.n_kv_heads * c.head_dim, gib(per_token * double(ctx)), gib(recurrent), a.parallel,
-             gib(slot * double(a.parallel)));
+             gib(slot * double(a.parallel)), gib(double(session::SessionOptions{}.snapshot_budget_bytes)));
   return ctx;
 }
 
