@@ -156,6 +156,9 @@ std::vector<std::string> AwqPlan::summary() const {
   for (const AwqGroup& g : groups) consumers += g.consumers.size();
   lines.push_back(fmt::format("AWQ: rescaled {} tensors ({} norms, {} weights) from {} imatrix entries: {}",
                               rescaled_tensors(), groups.size(), consumers, used_entries.size(), kinds_of(used_entries)));
+  if (!unused_entries.empty())
+    lines.push_back(fmt::format("AWQ: {} entries not used (no norm to fold a scale into): {}", unused_entries.size(),
+                                kinds_of(unused_entries)));
   double none = 0, half = 0, best = 0, alpha_sum = 0;
   size_t searched = 0;
   for (const AwqGroup& g : groups) {
@@ -214,13 +217,11 @@ AwqPlan plan_awq(const Imatrix& imatrix, const std::string& path, const AwqModel
     fail("{}: the imatrix does not fit this model (made for another?): {} entries name weights it does not have: {}", path,
          missing.size(), some_of(missing));
   if (!wrong.empty()) fail("{}: the imatrix does not fit this model: {}", path, some_of(wrong, 4));
-  if (matched.empty())
-    fail("{}: no imatrix entry matches a weight of this model (entries: {})", path,
-         some_of(std::vector<std::string>([&] {
-           std::vector<std::string> names;
-           for (const auto& [n, e] : imatrix.entries) names.push_back(n);
-           return names;
-         }())));
+  if (matched.empty()) {
+    std::vector<std::string> names;
+    for (const auto& [n, e] : imatrix.entries) names.push_back(n);
+    fail("{}: no imatrix entry matches a weight of this model (entries: {})", path, some_of(names));
+  }
 
   AwqPlan plan;
   for (int64_t i = 0; i < m.n_layers; ++i) {
@@ -261,6 +262,9 @@ AwqPlan plan_awq(const Imatrix& imatrix, const std::string& path, const AwqModel
   if (plan.groups.empty())
     fail("{}: the imatrix has no entry for a weight that follows a norm (q/k/v, in_proj_*, gate/up), so AWQ has nothing to "
          "rescale (entries: {})", path, some_of(matched));
+  for (const std::string& name : matched)
+    if (std::find(plan.used_entries.begin(), plan.used_entries.end(), name) == plan.used_entries.end())
+      plan.unused_entries.push_back(name);
   plan.index();
   return plan;
 }

@@ -52,7 +52,8 @@ struct AwqModel {
 class AwqPlan {
  public:
   std::vector<AwqGroup> groups;
-  std::vector<std::string> used_entries;  // imatrix entries some group consumed
+  std::vector<std::string> used_entries;    // imatrix entries some group consumed
+  std::vector<std::string> unused_entries;  // matched a weight, but no norm precedes it (or not the whole group)
 
   // s for a consumer's input columns / the divisor of a norm's stored weight; nullptr if the
   // tensor is not rescaled.
