@@ -92,7 +92,9 @@ changed = np.abs(SafetensorsFile("f32/model.safetensors").raw(n) / SafetensorsFi
 print(f"AWQ without quantization: max |Δlogit| / max |logit| = {rel:.1e}; fp32 summation order alone: {floor:.1e} "
       f"(norm weights changed by up to {100 * changed:.0f}%)")
 assert changed > 0.1, "AWQ did not rescale the norms"
-assert rel < 4 * max(floor, 1e-6), f"AWQ changed the float model by more than fp32 rounding ({rel} vs {floor})"
+# (Where SIMD and scalar kernels coincide, the floor reads 0; this random model amplifies fp32
+# rounding to about 5e-5, hence the lower bound on the yardstick.)
+assert rel < 4 * max(floor, 2e-5), f"AWQ changed the float model by more than fp32 rounding ({rel} vs {floor})"
 PY
 
 # 3. With quantization AWQ lowers the weighted error and the KLD.
