@@ -157,7 +157,7 @@ std::vector<std::string> AwqPlan::summary() const {
   lines.push_back(fmt::format("AWQ: rescaled {} tensors ({} norms, {} weights) from {} imatrix entries: {}",
                               rescaled_tensors(), groups.size(), consumers, used_entries.size(), kinds_of(used_entries)));
   if (!unused_entries.empty())
-    lines.push_back(fmt::format("AWQ: {} entries not used (no norm to fold a scale into): {}", unused_entries.size(),
+    lines.push_back(fmt::format("AWQ: {} entries not used (their weights follow no norm, or the MLP group is off): {}", unused_entries.size(),
                                 kinds_of(unused_entries)));
   double none = 0, half = 0, best = 0, alpha_sum = 0;
   size_t searched = 0;

@@ -7,7 +7,7 @@
 // Groups (all consumers of one norm are rescaled together, or the model would change):
 //   input_layernorm          → self_attn q/k/v_proj (attention layers), or
 //                              linear_attn in_proj_qkv/z/b/a (DeltaNet layers; float ones too)
-//   post_attention_layernorm → mlp gate_proj/up_proj
+//   post_attention_layernorm → mlp gate_proj/up_proj (optional)
 // s_j = E[x_j²]^(α/2), normalised by √(max s · min s) (mlx-node's form), with α chosen per group
 // on a grid by minimising the imatrix-weighted quantization error of the group's quantized
 // weights, Σ_ij E[x_j²]·(W_ij − Q(W·s)_ij / s_j)², estimated on a sample of rows.
@@ -46,14 +46,14 @@ struct AwqModel {
   int64_t lin_k_heads = 0, lin_v_heads = 0, lin_v_dim = 0;  // DeltaNet heads (ssm_out's channel order)
   // The quantization a source matrix gets, nullopt when it stays float.
   std::function<std::optional<QuantSpec>(const std::string& source_name)> spec_of;
-  bool include_mlp = true;  // also rescale gate/up through post_attention_layernorm
+  bool include_mlp = false;  // also rescale gate/up through post_attention_layernorm
 };
 
 class AwqPlan {
  public:
   std::vector<AwqGroup> groups;
   std::vector<std::string> used_entries;    // imatrix entries some group consumed
-  std::vector<std::string> unused_entries;  // matched a weight, but no norm precedes it (or not the whole group)
+  std::vector<std::string> unused_entries;  // matched a weight that is not rescaled
 
   // s for a consumer's input columns / the divisor of a norm's stored weight; nullptr if the
   // tensor is not rescaled.

@@ -5,9 +5,9 @@
 #      metadata, counts and Σx² of layer 0 against the model's own embedding and norm.
 #   2. AWQ without quantization (-d f32) changes the logits only by fp32 rounding, while the
 #      norms did change.
-#   3. With quantization, AWQ lowers both the imatrix-weighted weight error (recomputed in
-#      numpy from the decoded checkpoints: s = norm without AWQ / norm with AWQ) and the KLD of
-#      the logits against the unquantized model.
+#   3. With quantization (affine 3-bit, nvfp4), AWQ, with and without the MLP group, lowers
+#      both the imatrix-weighted weight error (recomputed in numpy from the decoded checkpoints:
+#      s = norm without AWQ / norm with AWQ) and the KLD against the unquantized model.
 #   4. A mismatched imatrix is a hard error that names the entries, and writes nothing.
 set -euo pipefail
 py=/usr/bin/python3
@@ -73,7 +73,7 @@ PY
 # 2. AWQ alone is exact up to fp32 rounding.
 "$MXLM" convert -i base -o f32 -d f32 >/dev/null
 "$MXLM" convert -i base -o f32-awq -d f32 --imatrix-path imatrix.gguf | tee f32-awq.log
-grep -q "AWQ: rescaled 62 tensors" f32-awq.log
+grep -q "AWQ: rescaled 38 tensors" f32-awq.log
 "$MXLM" run -m f32 --tokens "$eval_tokens" --dump-logits f32.npy
 "$MXLM" run -m f32-awq --tokens "$eval_tokens" --dump-logits f32-awq.npy
 # The yardstick of fp32 rounding: the same model through the scalar kernels, which add in
@@ -101,8 +101,9 @@ PY
 "$MXLM" run -m base --tokens "$eval_tokens" --dump-logits base.npy
 for q in "affine 3 64" "nvfp4 4 16"; do
   read -r mode bits group <<<"$q"
-  for v in plain awq; do
+  for v in plain awq awq-mlp; do
     extra=(); [ $v = awq ] && extra=(--imatrix-path imatrix.gguf)
+    [ $v = awq-mlp ] && extra=(--imatrix-path imatrix.gguf --awq-mlp)
     "$MXLM" convert -i base -o "$mode-$v" -d f32 -q --q-mode "$mode" --q-bits "$bits" --q-group-size "$group" "${extra[@]}" | tee "$mode-$v.log"
     "$MXLM" run -m "$mode-$v" --tokens "$eval_tokens" --dump-logits "$mode-$v.npy"
     $py "$ref/mlx_dequant.py" "$mode-$v" "$mode-$v-decoded"
@@ -115,33 +116,37 @@ from gguf_np import GGUF
 from safetensors_np import SafetensorsFile, to_f64
 mode = sys.argv[1]
 g = GGUF("imatrix.gguf")
-ref, plain, awq = (SafetensorsFile(f"{d}/model.safetensors") for d in ("f32", f"{mode}-plain-decoded", f"{mode}-awq-decoded"))
+ref, plain = SafetensorsFile("f32/model.safetensors"), SafetensorsFile(f"{mode}-plain-decoded/model.safetensors")
 get = lambda f, n: to_f64(f.raw(n), f.dtype(n))
 P = "language_model.model.layers"
 groups = {"attn_qkv": ("input_layernorm", "linear_attn.in_proj_qkv"), "attn_gate": ("input_layernorm", "linear_attn.in_proj_z"),
           "attn_q": ("input_layernorm", "self_attn.q_proj"), "attn_k": ("input_layernorm", "self_attn.k_proj"),
           "attn_v": ("input_layernorm", "self_attn.v_proj"), "ffn_gate": ("post_attention_layernorm", "mlp.gate_proj"),
           "ffn_up": ("post_attention_layernorm", "mlp.up_proj")}
-err = {"plain": 0.0, "awq": 0.0}
-for i in range(8):
-    for kind, (norm, module) in groups.items():
-        entry = f"blk.{i}.{kind}.weight"
-        if entry + ".in_sum2" not in g.tensors:
-            continue
-        imp = g.importance(entry)
-        w = get(ref, f"{P}.{i}.{module}.weight")
-        s = get(ref, f"{P}.{i}.{norm}.weight") / get(awq, f"{P}.{i}.{norm}.weight")
-        err["plain"] += (imp * (w - get(plain, f"{P}.{i}.{module}.weight")) ** 2).sum()
-        err["awq"] += (imp * (w - get(awq, f"{P}.{i}.{module}.weight") / s) ** 2).sum()
+def weighted_error(f):
+    """Σ imp·(W − Ŵ/s)² over every weight that follows a norm; s = norm without AWQ / norm with."""
+    e = 0.0
+    for i in range(8):
+        for kind, (norm, module) in groups.items():
+            entry = f"blk.{i}.{kind}.weight"
+            if entry + ".in_sum2" not in g.tensors:
+                continue
+            s = get(ref, f"{P}.{i}.{norm}.weight") / get(f, f"{P}.{i}.{norm}.weight")
+            w = get(ref, f"{P}.{i}.{module}.weight")
+            e += (g.importance(entry) * (w - get(f, f"{P}.{i}.{module}.weight") / s) ** 2).sum()
+    return e
 def logp(x):
     x = x.astype(np.float64) - x.max(1, keepdims=True)
     return x - np.log(np.exp(x).sum(1, keepdims=True))
 base = logp(np.load("base.npy"))
-kld = {v: (np.exp(base) * (base - logp(np.load(f"{mode}-{v}.npy")))).sum(1).mean() for v in ("plain", "awq")}
-print(f"{mode}: imatrix-weighted error {err['plain']:.4g} → {err['awq']:.4g} ({100 * (err['awq'] / err['plain'] - 1):+.1f}%), "
-      f"KLD vs bf16 {kld['plain']:.5f} → {kld['awq']:.5f} ({100 * (kld['awq'] / kld['plain'] - 1):+.1f}%)")
-assert err["awq"] < err["plain"], "AWQ did not lower the imatrix-weighted error"
-assert kld["awq"] < kld["plain"], "AWQ did not lower the KLD"
+kld = lambda v: (np.exp(base) * (base - logp(np.load(f"{mode}-{v}.npy")))).sum(1).mean()
+err0, kld0 = weighted_error(plain), kld("plain")
+for v in ("awq", "awq-mlp"):
+    err, k = weighted_error(SafetensorsFile(f"{mode}-{v}-decoded/model.safetensors")), kld(v)
+    print(f"{mode} {v:8s}: imatrix-weighted error {err0:.4g} → {err:.4g} ({100 * (err / err0 - 1):+.1f}%), "
+          f"KLD vs unquantized {kld0:.5f} → {k:.5f} ({100 * (k / kld0 - 1):+.1f}%)")
+    assert err < err0, f"{v}: AWQ did not lower the imatrix-weighted error"
+    assert k < kld0, f"{v}: AWQ did not lower the KLD"
 PY
 done
 

@@ -34,7 +34,7 @@ void setup(CLI::App& app) {
                "Add NVIDIA's per-tensor FP32 scale to nvfp4 weights (mxlm only; MLX ignores it)");
   app.add_option("--imatrix-path", a->options.imatrix_path,
                  "Importance matrix (llama.cpp GGUF or .dat) for AWQ pre-scaling of the weights that follow norms");
-  app.add_flag("!--no-awq-mlp", a->options.awq_mlp, "With --imatrix-path: leave gate/up (after post_attention_layernorm) unscaled");
+  app.add_flag("--awq-mlp", a->options.awq_mlp, "With --imatrix-path: also rescale gate/up (after post_attention_layernorm)");
   add_threads_option(app, a->threads);
   app.callback([a] {
     if (a->dtype == "bf16") a->options.dtype = DType::BF16;
