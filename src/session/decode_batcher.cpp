@@ -114,14 +114,14 @@ void DecodeBatcher::run_decode_batch(const std::vector<Job*>& batch) {
   const size_t V = size_t(model_.config().vocab);
   for (size_t b0 = 0; b0 < batch.size(); b0 += model::Qwen35::kMicroBatch) {
     const size_t n = std::min(model::Qwen35::kMicroBatch, batch.size() - b0);
-    tokens_.clear();
-    states_.clear();
-    for (size_t b = b0; b < b0 + n; ++b) {
-      tokens_.push_back(batch[b]->tokens[0]);
-      states_.push_back(batch[b]->state);
-    }
-    logits_.resize(n * V);
     try {
+      tokens_.clear();
+      states_.clear();
+      for (size_t b = b0; b < b0 + n; ++b) {
+        tokens_.push_back(batch[b]->tokens[0]);
+        states_.push_back(batch[b]->state);
+      }
+      logits_.resize(n * V);
       model_.decode(tokens_, states_, logits_, pool_);
       for (size_t b = 0; b < n; ++b) std::copy_n(logits_.data() + b * V, V, batch[b0 + b]->logits.data());
     } catch (...) {
