@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <random>
 #include <thread>
 
@@ -65,6 +66,42 @@ TEST(DecodeBatcher, ConcurrentGenerationsAreBatchedAndEqualEachRunAlone) {
   EXPECT_LT(st.batches, st.steps) << "some steps ran together";
   EXPECT_LT(st.at_most[0], st.batches) << "some batch had more than one sequence";
   EXPECT_LE(st.at_most.back(), st.batches);
+}
+
+TEST(DecodeBatcher, PromptPiecesAlternateWithRunningDecodes) {
+  model::Qwen35 m(testing_support::tiny_model_dir());
+  const ThreadPool pool(2);
+  const size_t V = size_t(m.config().vocab), kPrompts = 3, kPieces = 4, kPiece = 48;
+  DecodeBatcher batcher(m, pool);
+  std::atomic<bool> prefilling{false}, prompt_done{false};
+  size_t steps_during_prompt = 0;
+  std::thread decoder([&] {
+    model::State s = m.new_state(4096);
+    std::vector<float> logits(V);
+    batcher.prefill(std::vector<int32_t>{1, 2, 3}, s, logits);
+    while (!prompt_done) {
+      batcher.decode(argmax(logits), s, logits);
+      if (prefilling) ++steps_during_prompt;
+    }
+  });
+  // Several prompts at once, so that prompt pieces are always waiting.
+  std::vector<std::thread> prompts;
+  for (uint32_t p = 0; p < kPrompts; ++p)
+    prompts.emplace_back([&, p] {
+      model::State s = m.new_state(kPieces * kPiece);
+      std::vector<float> logits(V);
+      const std::vector<int32_t> prompt = random_tokens(kPieces * kPiece, int32_t(V), 7 + p);
+      for (size_t i = 0; i < kPieces; ++i) {
+        batcher.prefill(std::span(prompt).subspan(i * kPiece, kPiece), s, logits);
+        prefilling = true;  // from the end of the first piece to the end of the last
+      }
+    });
+  for (auto& t : prompts) t.join();
+  prefilling = false;
+  prompt_done = true;
+  decoder.join();
+  // Each piece after the first is preceded by the decode step that waited for it.
+  EXPECT_GE(steps_during_prompt, kPrompts * kPieces / 2);
 }
 
 TEST(DecodeBatcher, ErrorsReachTheirCallerAndTheLoopGoesOn) {
