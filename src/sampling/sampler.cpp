@@ -21,18 +21,22 @@ Sampler::Sampler(const SamplerConfig& config) : config_(config), rng_(config.see
 }
 
 int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
-  const bool penalize = config_.repetition_penalty != 1.0f || config_.presence_penalty != 0.0f ||
-                        config_.frequency_penalty != 0.0f;
-  if (penalize && !history.empty()) {
+  const bool penalize = (config_.repetition_penalty != 1.0f || config_.presence_penalty != 0.0f ||
+                         config_.frequency_penalty != 0.0f) && !history.empty();
+  if (penalize || !config_.logit_bias.empty()) {
     penalized_.assign(logits.begin(), logits.end());
-    const size_t window = std::min(history.size(), size_t(std::max(config_.penalty_window, 0)));
-    std::unordered_map<int32_t, int> counts;
-    for (int32_t id : history.last(window))
-      if (id >= 0 && size_t(id) < logits.size()) ++counts[id];
-    for (const auto& [id, count] : counts) {
-      float& l = penalized_[size_t(id)];
-      l = l > 0.0f ? l / config_.repetition_penalty : l * config_.repetition_penalty;
-      l -= config_.presence_penalty + config_.frequency_penalty * float(count);
+    for (const auto& [id, bias] : config_.logit_bias)
+      if (id >= 0 && size_t(id) < logits.size()) penalized_[size_t(id)] += bias;
+    if (penalize) {
+      const size_t window = std::min(history.size(), size_t(std::max(config_.penalty_window, 0)));
+      std::unordered_map<int32_t, int> counts;
+      for (int32_t id : history.last(window))
+        if (id >= 0 && size_t(id) < logits.size()) ++counts[id];
+      for (const auto& [id, count] : counts) {
+        float& l = penalized_[size_t(id)];
+        l = l > 0.0f ? l / config_.repetition_penalty : l * config_.repetition_penalty;
+        l -= config_.presence_penalty + config_.frequency_penalty * float(count);
+      }
     }
     logits = penalized_;
   }

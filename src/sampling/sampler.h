@@ -1,4 +1,4 @@
-// Choosing the next token from logits: penalties on recent tokens, then greedy at temperature 0,
+// Choosing the next token from logits: logit bias, penalties on recent tokens, then greedy at temperature 0,
 // otherwise temperature, top-k, top-p and min-p filtering followed by a draw from a seeded
 // generator.
 #pragma once
@@ -23,6 +23,9 @@ struct SamplerConfig {
   float frequency_penalty = 0.0f;
   int penalty_window = 64;
   uint64_t seed = 0;
+  // Added to the logits of the given token ids before anything else (OpenAI's logit_bias;
+  // -100 in practice bans a token, +100 forces it). Ids past the logits are ignored.
+  std::vector<std::pair<int32_t, float>> logit_bias;
 };
 
 class Sampler {
