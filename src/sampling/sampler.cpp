@@ -20,7 +20,7 @@ Sampler::Sampler(const SamplerConfig& config) : config_(config), rng_(config.see
   if (!(config.repetition_penalty > 0.0f)) fail("repetition_penalty must be > 0 (got {})", config.repetition_penalty);
 }
 
-int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
+std::span<const float> Sampler::adjusted(std::span<const float> logits, std::span<const int32_t> history) {
   const bool penalize = (config_.repetition_penalty != 1.0f || config_.presence_penalty != 0.0f ||
                          config_.frequency_penalty != 0.0f) && !history.empty();
   if (penalize || !config_.logit_bias.empty()) {
@@ -40,6 +40,10 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     }
     logits = penalized_;
   }
+  return logits;
+}
+
+int32_t Sampler::draw(std::span<const float> logits) {
   if (config_.temperature == 0.0f) return argmax(logits);
   candidates_.clear();
   for (size_t i = 0; i < logits.size(); ++i) candidates_.emplace_back(logits[i], int32_t(i));
@@ -60,6 +64,8 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     total += p;
   }
   for (auto& c : candidates_) c.first = float(c.first / total);
+  // Tokens of probability 0 (masked with -infinity, or underflowed) are never drawn.
+  while (candidates_.size() > 1 && candidates_.back().first == 0.0f) candidates_.pop_back();
   if (config_.min_p > 0.0f) {
     const float floor = config_.min_p * candidates_.front().first;
     while (candidates_.size() > 1 && candidates_.back().first < floor) candidates_.pop_back();

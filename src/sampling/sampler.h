@@ -32,7 +32,14 @@ class Sampler {
  public:
   explicit Sampler(const SamplerConfig& config);
   // `history`: the tokens so far (prompt and generated); only its tail is used for penalties.
-  int32_t sample(std::span<const float> logits, std::span<const int32_t> history = {});
+  int32_t sample(std::span<const float> logits, std::span<const int32_t> history = {}) {
+    return draw(adjusted(logits, history));
+  }
+  // The two halves of `sample`: the logits after bias and penalties (a view of `logits` when
+  // neither applies, else of a buffer valid until the next call), and the draw from such logits
+  // (-infinity marks a token that cannot be drawn).
+  std::span<const float> adjusted(std::span<const float> logits, std::span<const int32_t> history = {});
+  int32_t draw(std::span<const float> logits);
 
  private:
   SamplerConfig config_;

@@ -3,13 +3,13 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <limits>
 
 #include "core/error.h"
 #include "formats/json_file.h"
 #include "jinja/chat_template.h"
 #include "jinja/chat_template_file.h"
 #include "sampling/sampler.h"
+#include "session/guided_draw.h"
 #include "session/output_guide.h"
 #include "tokenizer/stream_decoder.h"
 
@@ -227,18 +227,9 @@ ChatResult Session::generate(const std::vector<int32_t>& prompt, bool in_reasoni
     if (is_stop(id)) return guide->may_end(result.tool_calls.size());
     return guide->allows(e.tokenizer.token_bytes(id), std::binary_search(e.added_ids.begin(), e.added_ids.end(), id));
   };
-  std::vector<float> masked;
-  // Samples; under a guide, a refused token is replaced by a sample from the allowed ones (-1
-  // when there are none).
+  GuidedDraw guided_draw;
   auto next_token = [&]() -> int32_t {
-    const int32_t id = sampler.sample(choices, history);
-    if (!guiding || guide_allows(id)) return id;
-    masked.assign(choices.begin(), choices.end());
-    bool any = false;
-    for (size_t i = 0; i < masked.size(); ++i)
-      if (guide_allows(int32_t(i))) any = true;
-      else masked[i] = -std::numeric_limits<float>::infinity();
-    return any ? sampler.sample(masked, history) : -1;
+    return guiding ? guided_draw.next(sampler, choices, history, guide_allows) : sampler.sample(choices, history);
   };
   // Feeds text the model is made to write, token by token, as if it had sampled it.
   auto force = [&](const std::string& text) {

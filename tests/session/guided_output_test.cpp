@@ -121,7 +121,8 @@ TEST_F(GuidedOutputTest, NoneToolChoiceNeverOpensACall) {
 // Where nlohmann's parser gives up on `text`: past its end for a prefix of valid JSON.
 size_t json_error_byte(const std::string& text) {
   try {
-    (void)nlohmann::json::parse(text);
+    const nlohmann::json parsed = nlohmann::json::parse(text);
+    (void)parsed;
     return text.size() + 1;
   } catch (const nlohmann::json::parse_error& e) {
     return e.byte;

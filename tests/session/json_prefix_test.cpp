@@ -24,7 +24,8 @@ bool nlohmann_object(const std::string& text) {
 // nlohmann refuses numbers past double's range (1e400), which JSON allows.
 bool has_huge_number(const std::string& text) {
   try {
-    (void)nlohmann::json::parse(text);
+    const nlohmann::json parsed = nlohmann::json::parse(text);
+    (void)parsed;
   } catch (const nlohmann::json::out_of_range&) {
     return true;
   } catch (const nlohmann::json::parse_error&) {
@@ -38,10 +39,21 @@ class DocWriter {
   explicit DocWriter(uint32_t seed) : rng_(seed) {}
 
   std::string object(int depth) {
-    std::string s = ws() + "{";
+    std::string s = ws();
+    s += '{';
     const int n = pick(4);
-    for (int i = 0; i < n; ++i) s += (i ? "," : "") + ws() + string() + ws() + ":" + value(depth - 1);
-    return s + ws() + "}" + ws();
+    for (int i = 0; i < n; ++i) {
+      if (i) s += ',';
+      s += ws();
+      s += string();
+      s += ws();
+      s += ':';
+      s += value(depth - 1);
+    }
+    s += ws();
+    s += '}';
+    s += ws();
+    return s;
   }
 
  private:
@@ -55,7 +67,8 @@ class DocWriter {
                                           "\xc3\xa9", "\xe4\xb8\xad", "\xf0\x9f\x98\x80", "<tool_call>", "{", "]", "\x7f"};
     std::string s = "\"";
     for (int i = pick(5); i > 0; --i) s += kPieces[pick(16)];
-    return s + "\"";
+    s += '"';
+    return s;
   }
   std::string number() {
     static const char* const kNumbers[] = {"0", "-0", "7", "-12", "3.25", "0.5e3", "1E-7", "-2.0e+10", "123456789012"};
@@ -74,11 +87,16 @@ class DocWriter {
       default: {
         s += "[";
         const int n = pick(4);
-        for (int i = 0; i < n; ++i) s += (i ? "," : "") + value(depth - 1);
-        s += ws() + "]";
+        for (int i = 0; i < n; ++i) {
+          if (i) s += ',';
+          s += value(depth - 1);
+        }
+        s += ws();
+        s += ']';
       }
     }
-    return s + ws();
+    s += ws();
+    return s;
   }
 
   std::mt19937 rng_;
