@@ -307,6 +307,26 @@ test("tool_choice required and named open a call; the turn cannot end before it"
   const none = await client.chat.completions.create({ ...base, tool_choice: "none", logit_bias: { [idOf("<tool_call>")]: 30 } });
   assert.ok(!(none.choices[0].message.content ?? "").includes("<tool_call>"));
   assert.equal(none.choices[0].message.tool_calls, undefined);
+  // "none" leaves the tools out of the prompt.
+  assert.equal(none.usage.prompt_tokens, expectedPromptTokens(greeting));
+  assert.ok(free.usage.prompt_tokens > none.usage.prompt_tokens);
+});
+
+test("a named tool_choice ends the turn with the complete call, streamed as a tool-call delta", async () => {
+  // Biases walk the model through `{`, `}}`, `</tool_call>`, each once: a presence penalty over
+  // the last 64 tokens (a long question keeps the template's tool instructions out of them).
+  const bias = {};
+  ["{", "}}", "</tool_call>"].forEach((t, i) => (bias[idOf(t)] = 100 - 10 * i));
+  const messages = [{ role: "user", content: "What is the weather like in Paris today? ".repeat(10) }];
+  const chunks = await collect(await client.chat.completions.create({ model, messages, max_tokens: 40,
+    tools: weatherTool, tool_choice: { type: "function", function: { name: "get_weather" } }, logit_bias: bias,
+    presence_penalty: 60, stream: true, stream_options: { include_usage: true } }));
+  const s = checkStream(chunks);
+  assert.equal(s.finish, "tool_calls");
+  assert.equal(s.calls.length, 1);
+  assert.equal(s.calls[0].function.name, "get_weather");
+  assert.equal(s.calls[0].function.arguments, "{}");
+  assert.ok(s.usage.completion_tokens < 40);
 });
 
 test("response_format json_object: the content is one JSON object", async () => {
