@@ -218,6 +218,23 @@ ChatResult Session::generate(const std::vector<int32_t>& prompt, bool in_reasoni
     return TokenLogprob{e.tokenizer.decode(std::span<const int32_t>(&id, 1)), std::string(e.tokenizer.token_bytes(id)),
                         logits[size_t(id)] - lse, {}};
   };
+  // The log-probability of the token chosen at this position (sampled or forced), when asked.
+  auto record_logprob = [&](int32_t id) {
+    if (!config.logprobs) return;
+    const float mx = *std::max_element(choices.begin(), choices.end());
+    double sum = 0;
+    for (float l : choices) sum += std::exp(double(l - mx));
+    const float lse = mx + float(std::log(sum));
+    TokenLogprob lp = token_logprob(id, lse);
+    std::vector<int32_t> order(choices.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = int32_t(i);
+    const size_t k = std::min<size_t>(size_t(config.top_logprobs), order.size());
+    std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                      [&](int32_t a, int32_t b) { return logits[size_t(a)] > logits[size_t(b)]; });
+    for (size_t i = 0; i < k; ++i) lp.top.push_back(token_logprob(order[i], lse));
+    result.logprobs.push_back(lp);
+    pending_logprobs.push_back(std::move(lp));
+  };
 
   // The guide (tool_choice, response_format) applies to the visible output, once reasoning ends.
   std::optional<OutputGuide> guide = raw ? std::nullopt : OutputGuide::for_config(config, e.xml_tool_calls);
@@ -236,6 +253,7 @@ ChatResult Session::generate(const std::vector<int32_t>& prompt, bool in_reasoni
     for (int32_t forced : e.tokenizer.encode(text)) {
       if (result.completion_tokens >= limit) break;
       ++result.completion_tokens;
+      record_logprob(forced);
       history.push_back(forced);
       if (guiding) guide->advance(e.tokenizer.token_bytes(forced));
       release(decoder.push(forced), false);
@@ -259,21 +277,7 @@ ChatResult Session::generate(const std::vector<int32_t>& prompt, bool in_reasoni
       break;
     }
     ++result.completion_tokens;
-    if (config.logprobs) {
-      const float mx = *std::max_element(choices.begin(), choices.end());
-      double sum = 0;
-      for (float l : choices) sum += std::exp(double(l - mx));
-      const float lse = mx + float(std::log(sum));
-      TokenLogprob lp = token_logprob(id, lse);
-      std::vector<int32_t> order(choices.size());
-      for (size_t i = 0; i < order.size(); ++i) order[i] = int32_t(i);
-      const size_t k = std::min<size_t>(size_t(config.top_logprobs), order.size());
-      std::partial_sort(order.begin(), order.begin() + k, order.end(),
-                        [&](int32_t a, int32_t b) { return logits[size_t(a)] > logits[size_t(b)]; });
-      for (size_t i = 0; i < k; ++i) lp.top.push_back(token_logprob(order[i], lse));
-      result.logprobs.push_back(lp);
-      pending_logprobs.push_back(std::move(lp));
-    }
+    record_logprob(id);
     history.push_back(id);
     if (guiding) guide->advance(e.tokenizer.token_bytes(id));
     const std::string piece = decoder.push(id);

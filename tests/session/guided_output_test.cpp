@@ -107,7 +107,8 @@ TEST_F(GuidedOutputTest, RequiredAndNamedToolChoiceOpenACallTheTurnCannotEndBefo
 
 // Biases walk the model through the tokens of the rest of a call (each wanted once: a presence
 // penalty over the last four tokens), with decreasing strength so they come in order.
-void check_complete_call(Session& s, const std::string& rest_of_named, const std::string& rest_of_any) {
+void check_complete_call(Session& s, const std::string& named_opening, const std::string& rest_of_named,
+                         const std::string& rest_of_any) {
   ChatConfig c = plain(40);
   c.sampler.presence_penalty = 80.0f;
   c.sampler.penalty_window = 4;
@@ -118,8 +119,14 @@ void check_complete_call(Session& s, const std::string& rest_of_named, const std
   };
   // A named call ends the turn once complete, though nothing makes the model end it.
   c.tool_choice = "get_weather";
+  c.logprobs = true;
   walk(rest_of_named);
   const ChatResult named = s.send_stream(kAsk, c, {});
+  // Forced tokens have log-probabilities like sampled ones; together they spell the turn.
+  ASSERT_EQ(named.logprobs.size(), named.completion_tokens);
+  std::string spelled;
+  for (const TokenLogprob& lp : named.logprobs) spelled += lp.bytes;
+  EXPECT_EQ(spelled, named_opening + rest_of_named);
   EXPECT_EQ(named.finish_reason, "tool_calls") << named.text;
   ASSERT_EQ(named.tool_calls.size(), 1u) << named.text;
   EXPECT_EQ(named.tool_calls[0].name, "get_weather");
@@ -127,6 +134,7 @@ void check_complete_call(Session& s, const std::string& rest_of_named, const std
   // "required" lets the turn end once a call is complete (the model wants to end it all along).
   if (rest_of_any.empty()) return;
   c.tool_choice = "required";
+  c.logprobs = false;
   walk(rest_of_any);
   c.sampler.logit_bias.emplace_back(id_of(s, "<|im_end|>"), 20.0f);
   const ChatResult required = s.send_stream(kAsk, c, {});
@@ -138,12 +146,12 @@ void check_complete_call(Session& s, const std::string& rest_of_named, const std
 
 TEST_F(GuidedOutputTest, ACompleteCallEndsANamedTurnAndLetsARequiredOneEnd) {
   Session json_form(model("g6"), {1, 4096});
-  check_complete_call(json_form, "{}}</tool_call>", "get_weather\"}</tool_call>");
+  check_complete_call(json_form, "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": ", "{}}</tool_call>", "get_weather\"}</tool_call>");
   if (!std::filesystem::exists(kQwen36Template)) GTEST_SKIP() << "../shared absent: XML form not tested";
   Session xml_form(model("g7", kQwen36Template), {1, 4096});
   // (A walk through "get_weather>\n</function>..." would meet "function" of the opening in the
   // penalty window: "required" is checked on the JSON form only.)
-  check_complete_call(xml_form, "</function>\n\n</tool_call>", "");
+  check_complete_call(xml_form, "<tool_call>\n<function=get_weather>\n", "</function>\n\n</tool_call>", "");
 }
 
 TEST_F(GuidedOutputTest, NoneToolChoiceNeverOpensACall) {
