@@ -260,18 +260,31 @@ ChatResult Session::generate(const std::vector<int32_t>& prompt, bool in_reasoni
       cache_.decode(forced, logits, e.pool);
     }
   };
-  auto start_guide = [&] {
+  // `lead`: what the model writes between its reasoning and its answer, before a forced opening.
+  auto start_guide = [&](const std::string& lead) {
     if (!guide || guiding) return;
     guiding = true;
-    force(guide->opening());
+    if (!guide->opening().empty()) force(lead + guide->opening());
   };
+  // Templates that leave opening the reasoning to the model (Qwen3 with thinking on): the guide
+  // waits for the first token, and starts unless that token opens the reasoning.
+  const std::optional<int32_t> think_open = e.tokenizer.token_to_id("<think>");
+  bool guide_waits = guide && !in_think && think_open;
 
   const auto t1 = std::chrono::steady_clock::now();
   std::string finish = "length";
   size_t thinking_tokens = 0;
-  if (!in_think) start_guide();
+  if (!in_think && !guide_waits) start_guide("");
   while (result.completion_tokens < limit) {
-    const int32_t id = next_token();
+    int32_t id = next_token();
+    if (guide_waits) {
+      guide_waits = false;
+      if (id != *think_open) {
+        start_guide("");
+        if (result.completion_tokens >= limit) break;
+        id = next_token();
+      }
+    }
     if (id < 0 || is_stop(id)) {
       finish = "stop";
       break;
@@ -297,9 +310,9 @@ ChatResult Session::generate(const std::vector<int32_t>& prompt, bool in_reasoni
     if (in_think && config.thinking_budget >= 0 && thinking_tokens >= size_t(config.thinking_budget)) {
       force("\n</think>\n\n");
       in_think = false;
-      start_guide();
+      start_guide("");
     } else if (closed_think) {
-      start_guide();
+      start_guide("\n\n");
     }
   }
   release(decoder.flush(), true);

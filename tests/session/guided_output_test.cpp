@@ -154,6 +154,26 @@ TEST_F(GuidedOutputTest, ACompleteCallEndsANamedTurnAndLetsARequiredOneEnd) {
   check_complete_call(xml_form, "<tool_call>\n<function=get_weather>\n", "</function>\n\n</tool_call>", "");
 }
 
+TEST_F(GuidedOutputTest, TheModelMayReasonBeforeAForcedCall) {
+  // The Qwen3 template with thinking on leaves opening <think> to the model.
+  Session s(model("g8"), {1, 4096});
+  ChatConfig c = plain(24);
+  c.enable_thinking = true;
+  c.tool_choice = "required";
+  c.logprobs = true;
+  c.sampler.logit_bias = {{id_of(s, "<think>"), 40.0f}, {id_of(s, "</think>"), 30.0f}};
+  c.sampler.presence_penalty = 60.0f;  // each wanted once
+  const ChatResult r = s.send_stream(kAsk, c, {});
+  EXPECT_EQ(r.reasoning_tokens, 1u) << r.reasoning;  // <think>, then </think> at once
+  EXPECT_EQ(r.reasoning, "");
+  std::string spelled;
+  for (const TokenLogprob& lp : r.logprobs) spelled += lp.bytes;
+  // The answer opens as after any reasoning, with the call forced.
+  const std::string expected = "<think></think>\n\n<tool_call>\n{\"name\": \"";
+  EXPECT_EQ(spelled.substr(0, expected.size()), expected) << spelled;
+  EXPECT_EQ(r.text.substr(0, 11), "<tool_call>") << r.text;
+}
+
 TEST_F(GuidedOutputTest, NoneToolChoiceNeverOpensACall) {
   Session s(model("g3"), {1, 4096});
   ChatConfig c = plain(6);
