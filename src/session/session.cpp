@@ -64,7 +64,8 @@ Engine::Engine(const std::string& dir, int threads)
                          file.source.find("<tool_call>") == std::string::npos;
         return jinja::Template(file.source);
       }()),
-      pool(threads) {
+      pool(threads),
+      batcher(model, pool) {
   const std::string gen = dir + "/generation_config.json";
   if (std::filesystem::exists(gen)) generation_config = formats::read_json_file(gen);
   for (int32_t id : ids_of(generation_config.value("eos_token_id", nlohmann::json()))) stop_ids.push_back(id);
@@ -83,7 +84,7 @@ Session::Session(const std::string& model_dir, const SessionOptions& options)
 
 Session::Session(std::shared_ptr<Engine> engine, const SessionOptions& options)
     : engine_(std::move(engine)),
-      cache_(engine_->model, {options.ctx, options.snapshot_budget_bytes, options.snapshot_interval, &engine_->mutex}) {}
+      cache_(engine_->model, {options.ctx, options.snapshot_budget_bytes, options.snapshot_interval, &engine_->batcher}) {}
 
 void Session::reset() {
   history_ = ordered_json::array();

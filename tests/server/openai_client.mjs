@@ -246,6 +246,25 @@ async function metric(name) {
   return Number(m[1]);
 }
 
+test("concurrent requests are decoded together and answer as they do alone", async () => {
+  const ask = async (i) => {
+    const messages = [{ role: "user", content: `Tell me a story, number ${i}.` }];
+    const r = await client.chat.completions.create({ model, messages, max_tokens: 24, temperature: 0 });
+    return { content: r.choices[0].message.content, reasoning: r.choices[0].message.reasoning_content ?? "", n: r.usage.completion_tokens };
+  };
+  const alone = [await ask(0), await ask(1)];
+  assert.ok(alone.every((a) => a.n > 4), "long enough answers to overlap");
+  const batches = await metric("decode_batch_size_count"), steps = await metric("decode_batch_size_sum");
+  const together = await Promise.all([ask(0), ask(1)]);
+  assert.deepEqual(together, alone, "greedy answers do not depend on the company");
+  const newBatches = (await metric("decode_batch_size_count")) - batches;
+  const newSteps = (await metric("decode_batch_size_sum")) - steps;
+  assert.ok(newSteps > newBatches, `${newSteps} decode steps ran in ${newBatches} passes: some shared a pass`);
+  const text = await (await raw("/metrics")).text();
+  assert.match(text, /^# TYPE mxlm_decode_batch_size histogram$/m);
+  assert.match(text, /^mxlm_decode_batch_size_bucket\{le="\+Inf"\} \d+$/m);
+});
+
 test("a full queue answers 429; disconnects free slots and queue places", async () => {
   const cancelledBefore = await metric("requests_cancelled_total");
   const long = { model, messages: [{ role: "user", content: "Write a long story." }], max_tokens: ctx - 64, stream: true };
