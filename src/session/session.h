@@ -30,9 +30,11 @@ struct Engine {
   model::Qwen35 model;
   tokenizer::Tokenizer tokenizer;
   nlohmann::ordered_json special_tokens;  // bos_token, eos_token, ... (set while loading the template)
+  bool xml_tool_calls = true;             // the template writes Qwen3.5/3.6 XML tool calls, else JSON (ditto)
   jinja::Template chat_template;
   nlohmann::json generation_config;       // generation_config.json, or empty
   std::vector<int32_t> stop_ids;          // eos ids from generation_config, config and tokenizer
+  std::vector<int32_t> added_ids;         // the tokenizer's added tokens (<think>, <tool_call>, ...), sorted
   ThreadPool pool;
   DecodeBatcher batcher;  // after model and pool, which it uses
 };
