@@ -3,14 +3,11 @@
 #include <fmt/format.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "command.h"
 #include "core/error.h"
 #include "eval/scoring.h"
 #include "hub/model_path.h"
-#include "tokenizer/tokenizer.h"
 
 namespace mxlm::cli {
 namespace {
@@ -22,14 +19,6 @@ struct EvalArgs {
   size_t top_k = 64;
   int threads = 0;
 };
-
-std::vector<int32_t> tokenize_file(const std::string& model_dir, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot read {}", path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return tokenizer::Tokenizer::load(model_dir).encode(text.str(), /*parse_special=*/false);
-}
 
 void ppl(const EvalArgs& a) {
   const ThreadPool pool(a.threads);
