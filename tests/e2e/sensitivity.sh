@@ -119,4 +119,5 @@ t['entries'] = [e for e in t['entries'] if e['class'] != 'out_proj']
 json.dump(t, open('partial.json', 'w'))"
 expect_error "no measurement of out_proj" "$MXLM" convert -i bf16 -o x -q --q-recipe auto --target-bpw 5 --sensitivity partial.json
 test ! -e x
+expect_error "is already quantized" "$MXLM" sensitivity -m q3 -f $text --ctx 128 --chunks 1
 echo "sensitivity and auto recipe: ok"
