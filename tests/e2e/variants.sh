@@ -10,7 +10,7 @@ rm -rf "$MXLM_WORK" && mkdir -p "$MXLM_WORK" && cd "$MXLM_WORK"
 "$MXLM" synth --preset tiny --layers 4 --tokenizer "$tok" -o m >/dev/null
 head -c 20000 "$MXLM_SOURCE_DIR/README.md" > text.txt
 cat "$MXLM_SOURCE_DIR"/docs/*.md >> text.txt
-MXLM="$MXLM" bash "$MXLM_SOURCE_DIR/scripts/variants" m text.txt variants.md --ctx 64 --chunks 2 --auto-bits 3,4,8 --no-speed 2>/dev/null
+MXLM="$MXLM" bash "$MXLM_SOURCE_DIR/scripts/variants" m text.txt variants.md --ctx 64 --chunks 2 --auto-bits 3,4,8 --no-speed 2>variants.log || { tail -20 variants.log; exit 1; }
 /usr/bin/python3 - <<'PY'
 import json
 rows = {r["name"]: r for r in json.load(open("variants.md.json"))}
