@@ -5,7 +5,8 @@
 #      class quantized, assembled in numpy from a uniformly converted one (down_proj, and the
 #      tied embedding, which is the output head too).
 #   3. auto stays within --target-bpw, counted from the files it wrote, and its quantization
-#      dict loads; impossible targets and missing inputs are errors that say so.
+#      dict loads, from a table file or measuring one itself (-f); impossible targets, missing
+#      inputs and quantized sources are errors that say so.
 set -euo pipefail
 py=/usr/bin/python3
 $py -c "import numpy" 2>/dev/null || { echo "numpy for /usr/bin/python3 not installed: skipped"; exit 77; }
@@ -102,6 +103,18 @@ for target in 5.0 7.5; do
   grep -q "auto recipe: predicted KLD" auto-$target.log
   "$MXLM" kld -m auto-$target --base bf16 -f $text --ctx 128 --chunks 2 | grep "Mean KLD"
 done
+
+# Measuring the table inside convert (-f): the convert's mode, ctx 512, every window of the text.
+head -c 9000 $text > short.txt
+"$MXLM" convert -i bf16 -o auto-f -q --q-mode nvfp4 --q-recipe auto --target-bpw 6 -f short.txt > auto-f.log
+grep -q "^sensitivity: down .* nvfp4 " auto-f.log
+got=$(bpw auto-f)
+echo "auto measured in convert at --target-bpw 6: $got bits/weight"
+$py -c "assert $got <= 6, $got"
+$py -c "
+import json
+q = json.load(open('auto-f/config.json'))['quantization']
+assert q['mode'] == 'nvfp4' and any(isinstance(v, dict) for v in q.values()), q"
 
 expect_error() {  # expect_error MESSAGE-PART COMMAND...
   local want=$1
