@@ -2,7 +2,9 @@
 // Decode is reported as GB/s of stored weight bytes (weights + scales + biases) and as a
 // fraction of the read-bandwidth probe measured in the same binary; several copies of each
 // matrix are rotated so every pass comes from DRAM, not the 480 MiB L3. Prefill (512 tokens)
-// is reported as GFLOP/s. The packed contents are random (speed does not depend on them).
+// is reported as GFLOP/s. Batched decode (2..7 token rows, one per sequence) must read the
+// weights once per call, so its time stays near one token's while tokens/s multiplies. The
+// packed contents are random (speed does not depend on them).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -91,11 +93,12 @@ Copy make_copy(const Format& f, size_t rows, size_t cols, uint64_t seed) {
 
 void BM_Matmul(benchmark::State& state, Format f) {
   const size_t rows = size_t(state.range(0)), cols = size_t(state.range(1)), tokens = size_t(state.range(2));
-  const double probe = tokens == 1 ? probe_gbs() : 0.0;  // measured before the weights are allocated
+  const bool decode = tokens < kernels::kGemmMinTokens;
+  const double probe = decode ? probe_gbs() : 0.0;  // measured before the weights are allocated
   std::vector<Copy> copies;
   const uint64_t bytes = make_copy(f, 1, cols, 1).view.stored_bytes() * rows;
   // Decode: at least 1 GiB in all, so the rotation cannot live in cache.
-  const size_t n = tokens == 1 ? std::max<size_t>(1, size_t((uint64_t(1) << 30) / bytes) + 1) : 1;
+  const size_t n = decode ? std::max<size_t>(1, size_t((uint64_t(1) << 30) / bytes) + 1) : 1;
   for (size_t i = 0; i < n; ++i) copies.push_back(make_copy(f, rows, cols, 7 + i));
   std::vector<float> x(tokens * cols), y(tokens * rows);
   for (size_t i = 0; i < x.size(); ++i) x[i] = float(int(i % 17) - 8) * 0.01f;
@@ -107,7 +110,7 @@ void BM_Matmul(benchmark::State& state, Format f) {
   const double it = double(state.iterations());
   state.SetBytesProcessed(int64_t(it * double(bytes)));
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(rows * cols * tokens) * it / 1e9, benchmark::Counter::kIsRate);
-  if (tokens == 1) {
+  if (decode) {
     state.counters["probe_GB/s"] = probe;
     state.counters["of_probe"] = benchmark::Counter(double(bytes) * it / 1e9 / probe, benchmark::Counter::kIsRate);
   }
@@ -121,6 +124,11 @@ int main(int argc, char** argv) {
   for (const Format& f : kFormats) {
     auto* b = benchmark::RegisterBenchmark((std::string("matvec/") + f.name).c_str(), BM_Matmul, f);
     for (const auto& s : kShapes) b->Args({s[0], s[1], 1});
+    b->Unit(benchmark::kMillisecond)->UseRealTime();
+  }
+  for (const Format& f : kFormats) {
+    auto* b = benchmark::RegisterBenchmark((std::string("decode_batch/") + f.name).c_str(), BM_Matmul, f);
+    for (int64_t tokens = 2; tokens < int64_t(kernels::kGemmMinTokens); ++tokens) b->Args({17408, 5120, tokens});
     b->Unit(benchmark::kMillisecond)->UseRealTime();
   }
   for (const Format& f : kFormats)

@@ -160,6 +160,8 @@ Qwen35::Qwen35(const std::string& dir, const nlohmann::json& config)
   act_.q.resize(cap * mid);
   act_.gate.resize(cap * mid);
   act_.core.resize(cap * mid);
+  act_.k.resize(cap * size_t(c.n_kv_heads * c.head_dim));
+  act_.v.resize(cap * size_t(c.n_kv_heads * c.head_dim));
 }
 
 void Qwen35::bind_weights(const QuantizationConfig& quantization) {
@@ -313,12 +315,16 @@ double Qwen35::matmul_params_per_token() const {
 // ---------------------------------------------------------------------------------------------
 // Forward pass
 
+void Qwen35::check_tokens(std::span<const int32_t> tokens) const {
+  if (tokens.empty()) fail("no tokens to process");
+  for (int32_t id : tokens)
+    if (id < 0 || id >= config_.vocab) fail("token id {} is out of range (vocabulary of {})", id, config_.vocab);
+}
+
 void Qwen35::forward(std::span<const int32_t> tokens, State& state, std::span<float> logits,
                      bool all_logits, const ThreadPool& pool) {
   const size_t n = tokens.size(), V = size_t(config_.vocab), E = size_t(config_.hidden);
-  if (n == 0) fail("no tokens to process");
-  for (int32_t id : tokens)
-    if (id < 0 || id >= config_.vocab) fail("token id {} is out of range (vocabulary of {})", id, config_.vocab);
+  check_tokens(tokens);
   if (state.pos() + n > state.max_ctx())
     fail("{} tokens at position {} exceed the context length of {}", n, state.pos(), state.max_ctx());
   MXLM_CHECK(logits.empty() || logits.size() == (all_logits ? n : 1) * V);
@@ -326,8 +332,8 @@ void Qwen35::forward(std::span<const int32_t> tokens, State& state, std::span<fl
   for (size_t b0 = 0; b0 < n; b0 += kMicroBatch) {
     const size_t nb = std::min(kMicroBatch, n - b0);
     embed(tokens.subspan(b0, nb));
-    for (size_t i = 0; i < layers_.size(); ++i) layer(i, nb, state, pool);
-    state.advance(nb);
+    const Segment whole{&state, 0, nb};
+    run_layers({&whole, 1}, nb, pool);
     if (logits.empty()) continue;
     float* xn = act_.xn.data();
     if (all_logits) {
@@ -342,21 +348,45 @@ void Qwen35::forward(std::span<const int32_t> tokens, State& state, std::span<fl
   }
 }
 
+void Qwen35::decode(std::span<const int32_t> tokens, std::span<State* const> states, std::span<float> logits,
+                    const ThreadPool& pool) {
+  const size_t B = tokens.size(), V = size_t(config_.vocab), E = size_t(config_.hidden);
+  check_tokens(tokens);
+  MXLM_CHECK(states.size() == B && logits.size() == B * V && B <= kMicroBatch);
+  std::vector<Segment> segments;
+  for (size_t b = 0; b < B; ++b) {
+    State* s = states[b];
+    if (s->pos() + 1 > s->max_ctx()) fail("the context of {} tokens is full", s->max_ctx());
+    MXLM_CHECK(std::find(states.begin(), states.begin() + ptrdiff_t(b), s) == states.begin() + ptrdiff_t(b));
+    segments.push_back({s, b, 1});
+  }
+  embed(tokens);
+  run_layers(segments, B, pool);
+  kernels::rms_norm(act_.x.data(), final_norm_.data(), B, E, config_.rms_eps, act_.xn.data());
+  if (observer_) observer_(-1, "lm_head", act_.xn.data(), B, E);
+  kernels::matmul(lm_head_, act_.xn.data(), B, logits.data(), pool);
+}
+
 void Qwen35::embed(std::span<const int32_t> tokens) {
   const size_t E = size_t(config_.hidden);
   for (size_t t = 0; t < tokens.size(); ++t)
     quant::dequantize_rows(embed_, tokens[t], tokens[t] + 1, act_.x.data() + t * E);
 }
 
+void Qwen35::run_layers(std::span<const Segment> segments, size_t rows, const ThreadPool& pool) {
+  for (size_t i = 0; i < layers_.size(); ++i) layer(i, rows, segments, pool);
+  for (const Segment& s : segments) s.state->advance(s.n);
+}
+
 // h = x + Mixer(norm(x));  x' = h + MLP(norm(h))
-void Qwen35::layer(size_t i, size_t n, State& state, const ThreadPool& pool) {
+void Qwen35::layer(size_t i, size_t n, std::span<const Segment> segments, const ThreadPool& pool) {
   const LayerWeights& w = layers_[i];
   const size_t count = n * size_t(config_.hidden);
   kernels::rms_norm(act_.x.data(), w.input_norm.data(), n, size_t(config_.hidden), config_.rms_eps, act_.xn.data());
   if (w.kind == LayerKind::FullAttention)
-    attention(w, n, state.layer(i), state.pos(), pool);
+    attention(w, i, n, segments, pool);
   else
-    delta_net(w, n, state.layer(i), pool);
+    delta_net(w, i, n, segments, pool);
   kernels::add_inplace(act_.x.data(), act_.mix.data(), count);
   kernels::rms_norm(act_.x.data(), w.post_norm.data(), n, size_t(config_.hidden), config_.rms_eps, act_.xn.data());
   mlp(w, n, pool);
@@ -365,15 +395,16 @@ void Qwen35::layer(size_t i, size_t n, State& state, const ThreadPool& pool) {
 
 // Gated attention: q_proj yields per head [query | gate]; q and k get their own zero-centred
 // RMSNorm and partial RoPE; the attention output is multiplied by sigmoid(gate).
-void Qwen35::attention(const LayerWeights& w, size_t n, LayerState& ls, size_t pos0, const ThreadPool& pool) {
+void Qwen35::attention(const LayerWeights& w, size_t i, size_t n, std::span<const Segment> segments,
+                       const ThreadPool& pool) {
   const Qwen35Config& c = config_;
   const size_t H = size_t(c.n_heads), Hkv = size_t(c.n_kv_heads), D = size_t(c.head_dim);
   const size_t kv_dim = Hkv * D;
   float* qg = act_.proj.data();  // [n, H, 2D]
   float* q = act_.q.data();      // [n, H, D]
   float* gate = act_.gate.data();
-  float* k = ls.k.data() + pos0 * kv_dim;  // this call's rows of the cache
-  float* v = ls.v.data() + pos0 * kv_dim;
+  float* k = act_.k.data();      // [n, Hkv, D]
+  float* v = act_.v.data();
   if (observer_)
     for (const char* m : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"}) observe(w, m, act_.xn.data(), n, size_t(c.hidden));
   kernels::matmul(w.attn.q_proj, act_.xn.data(), n, qg, pool);
@@ -385,11 +416,18 @@ void Qwen35::attention(const LayerWeights& w, size_t n, LayerState& ls, size_t p
   }
   kernels::rms_norm(q, w.attn.q_norm.data(), n * H, D, c.rms_eps, q);
   kernels::rms_norm(k, w.attn.k_norm.data(), n * Hkv, D, c.rms_eps, k);
-  rope_.apply(q, n, H, D, pos0);
-  rope_.apply(k, n, Hkv, D, pos0);
-  kernels::causal_attention({H, Hkv, D}, q, n, pos0, ls.k.data(), ls.v.data(), 1.0f / std::sqrt(float(D)),
-                            act_.core.data(), pool);
-  for (size_t i = 0; i < n * H * D; ++i) act_.core[i] *= kernels::sigmoid(gate[i]);
+  for (const Segment& s : segments) {
+    LayerState& ls = s.state->layer(i);
+    const size_t pos0 = s.state->pos();
+    float* qs = q + s.row0 * H * D;
+    rope_.apply(qs, s.n, H, D, pos0);
+    rope_.apply(k + s.row0 * kv_dim, s.n, Hkv, D, pos0);
+    std::copy_n(k + s.row0 * kv_dim, s.n * kv_dim, ls.k.data() + pos0 * kv_dim);
+    std::copy_n(v + s.row0 * kv_dim, s.n * kv_dim, ls.v.data() + pos0 * kv_dim);
+    kernels::causal_attention({H, Hkv, D}, qs, s.n, pos0, ls.k.data(), ls.v.data(), 1.0f / std::sqrt(float(D)),
+                              act_.core.data() + s.row0 * H * D, pool);
+  }
+  for (size_t j = 0; j < n * H * D; ++j) act_.core[j] *= kernels::sigmoid(gate[j]);
   observe(w, "self_attn.o_proj", act_.core.data(), n, H * D);
   kernels::matmul(w.attn.o_proj, act_.core.data(), n, act_.mix.data(), pool);
 }
@@ -397,7 +435,8 @@ void Qwen35::attention(const LayerWeights& w, size_t n, LayerState& ls, size_t p
 // Gated DeltaNet: short causal conv + SiLU over [q|k|v], L2-normalised q (scaled 1/√Dk) and k,
 // β = sigmoid(b), g = −exp(A_log)·softplus(a + dt_bias), the delta rule, then a per-head
 // RMSNorm gated by silu(z).
-void Qwen35::delta_net(const LayerWeights& w, size_t n, LayerState& ls, const ThreadPool& pool) {
+void Qwen35::delta_net(const LayerWeights& w, size_t i, size_t n, std::span<const Segment> segments,
+                       const ThreadPool& pool) {
   const Qwen35Config& c = config_;
   const DeltaNetWeights& d = w.delta;
   const size_t C = size_t(c.conv_dim()), Hk = size_t(c.lin_k_heads), Hv = size_t(c.lin_v_heads);
@@ -413,7 +452,9 @@ void Qwen35::delta_net(const LayerWeights& w, size_t n, LayerState& ls, const Th
   kernels::matmul(d.in_proj_z, act_.xn.data(), n, z, pool);
   kernels::matmul(d.in_proj_b, act_.xn.data(), n, b, pool);
   kernels::matmul(d.in_proj_a, act_.xn.data(), n, a, pool);
-  kernels::causal_conv_silu(qkv, n, C, d.conv.data(), size_t(c.conv_kernel), ls.conv.data());
+  for (const Segment& s : segments)
+    kernels::causal_conv_silu(qkv + s.row0 * C, s.n, C, d.conv.data(), size_t(c.conv_kernel),
+                              s.state->layer(i).conv.data());
   for (size_t t = 0; t < n; ++t) {
     kernels::l2_norm(qkv + t * C, Hk, Dk, 1e-6f, 1.0f / std::sqrt(float(Dk)));
     kernels::l2_norm(qkv + t * C + key_dim, Hk, Dk, 1e-6f, 1.0f);
@@ -423,11 +464,16 @@ void Qwen35::delta_net(const LayerWeights& w, size_t n, LayerState& ls, const Th
     }
   }
   const kernels::DeltaRuleShape shape{Hk, Hv, Dk, Dv};
-  const kernels::DeltaRuleInputs in{qkv, qkv + key_dim, C, qkv + 2 * key_dim, C, b, a};
-  if (n == 1)
-    kernels::delta_rule_recurrent(shape, in, n, ls.recurrent.data(), act_.core.data(), pool);
-  else
-    kernels::delta_rule_chunked(shape, in, n, ls.recurrent.data(), act_.core.data(), pool);
+  for (const Segment& s : segments) {
+    const float* qs = qkv + s.row0 * C;
+    const kernels::DeltaRuleInputs in{qs, qs + key_dim, C, qs + 2 * key_dim, C, b + s.row0 * Hv, a + s.row0 * Hv};
+    float* recurrent = s.state->layer(i).recurrent.data();
+    float* out = act_.core.data() + s.row0 * Hv * Dv;
+    if (s.n == 1)
+      kernels::delta_rule_recurrent(shape, in, s.n, recurrent, out, pool);
+    else
+      kernels::delta_rule_chunked(shape, in, s.n, recurrent, out, pool);
+  }
   kernels::gated_rms_norm(act_.core.data(), z, d.norm.data(), n * Hv, Dv, c.rms_eps, act_.core.data());
   observe(w, "linear_attn.out_proj", act_.core.data(), n, Hv * Dv);
   kernels::matmul(d.out_proj, act_.core.data(), n, act_.mix.data(), pool);

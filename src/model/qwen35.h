@@ -81,6 +81,7 @@ struct Activations {
   std::vector<float> proj, proj2;  // [n, max(q_proj rows, conv_dim, intermediate)]
   std::vector<float> z, a, b;      // DeltaNet: [n, value_dim], [n, Hv], [n, Hv]
   std::vector<float> q, gate, core;  // [n, H·D] (attention) / [n, value_dim] (DeltaNet output)
+  std::vector<float> k, v;           // attention: [n, Hkv·D], copied into each sequence's cache
 };
 
 // Sees the input of every matrix product before it runs: the layer (−1 for the output head),
@@ -104,6 +105,12 @@ class Qwen35 {
   void forward(std::span<const int32_t> tokens, State& state, std::span<float> logits,
                bool all_logits, const ThreadPool& pool);
 
+  // One decode step of B independent sequences in one pass: tokens[b] runs at states[b]->pos()
+  // and advances that state; logits receives [B, vocab]. The matrix products read each weight
+  // once for all B rows; attention, RoPE, the conv and the recurrence run per sequence.
+  void decode(std::span<const int32_t> tokens, std::span<State* const> states, std::span<float> logits,
+              const ThreadPool& pool);
+
   // Installs (or, with an empty function, removes) the observer of matrix-product inputs.
   void set_input_observer(InputObserver observer) { observer_ = std::move(observer); }
 
@@ -126,9 +133,17 @@ class Qwen35 {
   static constexpr size_t kMicroBatch = 512;
 
  private:
-  void layer(size_t i, size_t n, State& state, const ThreadPool& pool);
-  void attention(const LayerWeights& w, size_t n, LayerState& ls, size_t pos0, const ThreadPool& pool);
-  void delta_net(const LayerWeights& w, size_t n, LayerState& ls, const ThreadPool& pool);
+  // One sequence's rows of a micro-batch: rows [row0, row0 + n) continue `state` at its position.
+  struct Segment {
+    State* state;
+    size_t row0, n;
+  };
+  // Runs every layer over the embedded rows of act_.x and advances each segment's state.
+  void run_layers(std::span<const Segment> segments, size_t rows, const ThreadPool& pool);
+  void layer(size_t i, size_t n, std::span<const Segment> segments, const ThreadPool& pool);
+  void attention(const LayerWeights& w, size_t i, size_t n, std::span<const Segment> segments, const ThreadPool& pool);
+  void delta_net(const LayerWeights& w, size_t i, size_t n, std::span<const Segment> segments, const ThreadPool& pool);
+  void check_tokens(std::span<const int32_t> tokens) const;
   void mlp(const LayerWeights& w, size_t n, const ThreadPool& pool);
   void embed(std::span<const int32_t> tokens);
   void bind_weights(const QuantizationConfig& quantization);

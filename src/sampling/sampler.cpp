@@ -20,22 +20,30 @@ Sampler::Sampler(const SamplerConfig& config) : config_(config), rng_(config.see
   if (!(config.repetition_penalty > 0.0f)) fail("repetition_penalty must be > 0 (got {})", config.repetition_penalty);
 }
 
-int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
-  const bool penalize = config_.repetition_penalty != 1.0f || config_.presence_penalty != 0.0f ||
-                        config_.frequency_penalty != 0.0f;
-  if (penalize && !history.empty()) {
+std::span<const float> Sampler::adjusted(std::span<const float> logits, std::span<const int32_t> history) {
+  const bool penalize = (config_.repetition_penalty != 1.0f || config_.presence_penalty != 0.0f ||
+                         config_.frequency_penalty != 0.0f) && !history.empty();
+  if (penalize || !config_.logit_bias.empty()) {
     penalized_.assign(logits.begin(), logits.end());
-    const size_t window = std::min(history.size(), size_t(std::max(config_.penalty_window, 0)));
-    std::unordered_map<int32_t, int> counts;
-    for (int32_t id : history.last(window))
-      if (id >= 0 && size_t(id) < logits.size()) ++counts[id];
-    for (const auto& [id, count] : counts) {
-      float& l = penalized_[size_t(id)];
-      l = l > 0.0f ? l / config_.repetition_penalty : l * config_.repetition_penalty;
-      l -= config_.presence_penalty + config_.frequency_penalty * float(count);
+    for (const auto& [id, bias] : config_.logit_bias)
+      if (id >= 0 && size_t(id) < logits.size()) penalized_[size_t(id)] += bias;
+    if (penalize) {
+      const size_t window = std::min(history.size(), size_t(std::max(config_.penalty_window, 0)));
+      std::unordered_map<int32_t, int> counts;
+      for (int32_t id : history.last(window))
+        if (id >= 0 && size_t(id) < logits.size()) ++counts[id];
+      for (const auto& [id, count] : counts) {
+        float& l = penalized_[size_t(id)];
+        l = l > 0.0f ? l / config_.repetition_penalty : l * config_.repetition_penalty;
+        l -= config_.presence_penalty + config_.frequency_penalty * float(count);
+      }
     }
     logits = penalized_;
   }
+  return logits;
+}
+
+int32_t Sampler::draw(std::span<const float> logits) {
   if (config_.temperature == 0.0f) return argmax(logits);
   candidates_.clear();
   for (size_t i = 0; i < logits.size(); ++i) candidates_.emplace_back(logits[i], int32_t(i));
@@ -56,6 +64,8 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     total += p;
   }
   for (auto& c : candidates_) c.first = float(c.first / total);
+  // Tokens of probability 0 (masked with -infinity, or underflowed) are never drawn.
+  while (candidates_.size() > 1 && candidates_.back().first == 0.0f) candidates_.pop_back();
   if (config_.min_p > 0.0f) {
     const float floor = config_.min_p * candidates_.front().first;
     while (candidates_.size() > 1 && candidates_.back().first < floor) candidates_.pop_back();

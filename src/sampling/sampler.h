@@ -1,4 +1,4 @@
-// Choosing the next token from logits: penalties on recent tokens, then greedy at temperature 0,
+// Choosing the next token from logits: logit bias, penalties on recent tokens, then greedy at temperature 0,
 // otherwise temperature, top-k, top-p and min-p filtering followed by a draw from a seeded
 // generator.
 #pragma once
@@ -23,13 +23,23 @@ struct SamplerConfig {
   float frequency_penalty = 0.0f;
   int penalty_window = 64;
   uint64_t seed = 0;
+  // Added to the logits of the given token ids before anything else (OpenAI's logit_bias;
+  // -100 in practice bans a token, +100 forces it). Ids past the logits are ignored.
+  std::vector<std::pair<int32_t, float>> logit_bias;
 };
 
 class Sampler {
  public:
   explicit Sampler(const SamplerConfig& config);
   // `history`: the tokens so far (prompt and generated); only its tail is used for penalties.
-  int32_t sample(std::span<const float> logits, std::span<const int32_t> history = {});
+  int32_t sample(std::span<const float> logits, std::span<const int32_t> history = {}) {
+    return draw(adjusted(logits, history));
+  }
+  // The two halves of `sample`: the logits after bias and penalties (a view of `logits` when
+  // neither applies, else of a buffer valid until the next call), and the draw from such logits
+  // (-infinity marks a token that cannot be drawn).
+  std::span<const float> adjusted(std::span<const float> logits, std::span<const int32_t> history = {});
+  int32_t draw(std::span<const float> logits);
 
  private:
   SamplerConfig config_;

@@ -27,6 +27,12 @@ json ChunkStream::tool_call_chunk(session::ToolCall call) {
   return chat_chunk_json(id_, model_, created_, {{"tool_calls", json::array({tool_call_delta_json(one[0], next_index_++)})}});
 }
 
+void ChunkStream::attach_logprobs(json& chunk, const std::vector<session::TokenLogprob>& logprobs) {
+  if (!chat_ || logprobs.empty()) return;
+  chunk["choices"][0]["logprobs"] = logprobs_json(logprobs);
+  logprobs_sent_ += logprobs.size();
+}
+
 std::vector<json> ChunkStream::event(const session::StreamEvent& e) {
   std::vector<json> out;
   if (!e.text.empty()) {
@@ -37,6 +43,7 @@ std::vector<json> ChunkStream::event(const session::StreamEvent& e) {
   }
   if (chat_)
     for (const auto& call : e.tool_calls) out.push_back(tool_call_chunk(call));
+  if (!out.empty()) attach_logprobs(out.front(), e.logprobs);
   return out;
 }
 
@@ -46,6 +53,9 @@ std::vector<json> ChunkStream::finish(const session::ChatResult& r) {
     for (size_t i = next_index_; i < r.tool_calls.size(); ++i) out.push_back(tool_call_chunk(r.tool_calls[i]));
   out.push_back(chat_ ? chat_chunk_json(id_, model_, created_, json::object(), r.finish_reason)
                       : completion_chunk_json(id_, model_, created_, "", r.finish_reason));
+  // Tokens whose text never reached an event (held back, or cut by a stop string).
+  if (logprobs_sent_ < r.logprobs.size())
+    attach_logprobs(out.back(), std::vector<session::TokenLogprob>(r.logprobs.begin() + ptrdiff_t(logprobs_sent_), r.logprobs.end()));
   if (include_usage_) out.push_back(usage_chunk_json(id_, chat_ ? "chat.completion.chunk" : "text_completion", model_, created_, r));
   return out;
 }

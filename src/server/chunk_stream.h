@@ -3,7 +3,8 @@
 // call with distinct increasing `index` and an id unique within the response, the chunk with
 // finish_reason, then (with stream_options.include_usage) a usage chunk with no choices.
 // Clients such as Hermes Agent accumulate tool calls by index and match results by id, so both
-// must never repeat.
+// must never repeat. With logprobs, each chunk carries those of the tokens it delivers; the
+// finish chunk those of tokens whose text was never delivered.
 #pragma once
 
 #include <set>
@@ -31,11 +32,13 @@ class ChunkStream {
 
  private:
   nlohmann::ordered_json tool_call_chunk(session::ToolCall call);
+  void attach_logprobs(nlohmann::ordered_json& chunk, const std::vector<session::TokenLogprob>& logprobs);
 
   std::string id_, model_;
   int64_t created_;
   bool chat_, include_usage_;
   size_t next_index_ = 0;
+  size_t logprobs_sent_ = 0;
   std::set<std::string> ids_;
 };
 

@@ -47,6 +47,13 @@ void Endpoints::shutdown() {
   if (scheduler_) scheduler_->cancel_all();
 }
 
+void Endpoints::check_logit_bias(const session::ChatConfig& config) const {
+  for (const auto& [id, bias] : config.sampler.logit_bias)
+    if (!engine_->tokenizer.contains(id))
+      throw ApiError(400, fmt::format("'logit_bias' names token {}, which is not a token id of this model", id),
+                     "invalid_request_error", "logit_bias");
+}
+
 void Endpoints::require_ready() const {
   if (!ready_) throw ApiError(503, "Loading model", "unavailable_error");
 }
@@ -67,6 +74,7 @@ json Endpoints::model(const std::string& id) const {
 std::unique_ptr<Generation> Endpoints::chat_completion(const json& body) {
   require_ready();
   ChatRequest request = parse_chat_request(body, model_id_);
+  check_logit_bias(request.config);
   // Count the rendered prompt before admitting the request, so an oversized prompt is a 400
   // (not a broken stream) and so template errors surface as bad requests.
   const size_t ctx = scheduler_->context_length();
@@ -92,6 +100,7 @@ std::unique_ptr<Generation> Endpoints::chat_completion(const json& body) {
 std::unique_ptr<Generation> Endpoints::completion(const json& body) {
   require_ready();
   CompletionRequest request = parse_completion_request(body, model_id_);
+  check_logit_bias(request.config);
   const size_t ctx = scheduler_->context_length();
   const size_t prompt_tokens = engine_->tokenizer.encode(request.prompt).size();
   if (prompt_tokens == 0) throw ApiError(400, "'prompt' must not be empty", "invalid_request_error", "prompt");
@@ -157,19 +166,22 @@ session::ChatResult Generation::generate(Lease& lease, const session::EventFn& o
   return r;
 }
 
-json Generation::run() {
+json Generation::run(const std::function<bool()>& connected) {
+  const auto here = [&] { return !connected || connected(); };
   try {
-    std::optional<Lease> lease = ticket_.wait();
-    if (!lease) throw ApiError(503, "The server is shutting down", "unavailable_error");
-    session::ChatResult r = generate(*lease, [](const session::StreamEvent&) { return true; });
-    // Only shutdown cancels a non-streamed request; "cancelled" is no OpenAI finish_reason.
-    if (r.finish_reason == "cancelled") throw ApiError(503, "The server is shutting down", "unavailable_error");
+    std::optional<Lease> lease = ticket_.wait(here);
+    session::ChatResult r;
+    if (lease) r = generate(*lease, [&](const session::StreamEvent&) { return here(); });
+    if (!here()) throw ApiError(499, "The client closed the connection", "request_cancelled");
+    // Otherwise only shutdown stops a request; "cancelled" is no OpenAI finish_reason.
+    if (!lease || r.finish_reason == "cancelled") throw ApiError(503, "The server is shutting down", "unavailable_error");
     std::set<std::string> ids;
     make_ids_unique(r.tool_calls, ids);
     return chat_ ? chat_completion_json(id_, endpoints_.model_id_, created_, r)
                  : completion_json(id_, endpoints_.model_id_, created_, r);
   } catch (...) {
-    endpoints_.metrics_.request_failed();
+    if (here()) endpoints_.metrics_.request_failed();
+    else endpoints_.metrics_.request_cancelled();
     throw;
   }
 }

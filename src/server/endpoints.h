@@ -25,8 +25,10 @@ class Endpoints;
 class Generation {
  public:
   bool stream() const { return stream_; }
-  // Non-streamed: waits for a slot, generates, and returns the response body.
-  nlohmann::ordered_json run();
+  // Non-streamed: waits for a slot, generates, and returns the response body. `connected`
+  // (polled while queued and at each generated piece) tells whether the client is still there;
+  // once it is not, the generation stops and run throws ApiError 499.
+  nlohmann::ordered_json run(const std::function<bool()>& connected = {});
   // Streamed: writes every SSE event (chunks, usage, [DONE]) through `write`; stops the
   // generation when a write fails. Never throws: a late failure is sent as an error event.
   void run_stream(const WriteFn& write);
@@ -72,6 +74,7 @@ class Endpoints {
  private:
   friend class Generation;
   void require_ready() const;  // throws ApiError 503 while loading
+  void check_logit_bias(const session::ChatConfig& config) const;  // 400 for an unknown token id
 
   std::string model_id_;
   int64_t created_;

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "server/peer_socket.h"
 #include "server/web_page.h"
 
 namespace mxlm::server {
@@ -134,7 +135,8 @@ void HttpServer::add_routes() {
       const bool ok = guarded(res, [&] {
         std::shared_ptr<Generation> g = (ep.*make)(parse_body(req));
         if (!g->stream()) {
-          send_json(res, 200, g->run());
+          const PeerSocket peer(req.remote_addr, req.remote_port);
+          send_json(res, 200, g->run([&peer] { return !peer.closed(); }));
           return;
         }
         res.set_header("Cache-Control", "no-cache");

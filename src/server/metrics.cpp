@@ -39,6 +39,13 @@ std::string Metrics::prometheus_text(const SchedulerStats& stats, size_t context
   metric("requests_processing", "gauge", "Requests holding a slot.", double(stats.busy));
   metric("requests_queued", "gauge", "Requests waiting for a slot (queue depth).", double(stats.queued));
   metric("context_length", "gauge", "Tokens of context per slot.", double(context_length));
+  const session::DecodeBatchStats& d = stats.decode;
+  out += "# HELP mxlm_decode_batch_size Sequences decoded together per batched decode pass.\n"
+         "# TYPE mxlm_decode_batch_size histogram\n";
+  for (size_t i = 0; i < d.at_most.size(); ++i)
+    out += fmt::format("mxlm_decode_batch_size_bucket{{le=\"{}\"}} {}\n", session::kBatchSizeBounds[i], d.at_most[i]);
+  out += fmt::format("mxlm_decode_batch_size_bucket{{le=\"+Inf\"}} {0}\nmxlm_decode_batch_size_sum {1}\n"
+                     "mxlm_decode_batch_size_count {0}\n", d.batches, d.steps);
   return out;
 }
 

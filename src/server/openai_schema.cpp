@@ -1,6 +1,8 @@
 #include "server/openai_schema.h"
 
 #include <algorithm>
+#include <climits>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -146,6 +148,18 @@ void read_sampling(const json& body, session::ChatConfig& c) {
   }
   int64_t seed = 0;
   if (read(body, "seed", seed, "an integer")) c.sampler.seed = uint64_t(seed);
+  if (const auto it = body.find("logit_bias"); it != body.end() && !it->is_null()) {
+    if (!it->is_object()) bad("logit_bias", "'logit_bias' must be an object mapping token ids to numbers");
+    for (const auto& [key, value] : it->items()) {
+      char* end = nullptr;
+      const long id = std::strtol(key.c_str(), &end, 10);
+      if (key.empty() || *end != '\0' || id < 0 || id > INT32_MAX)
+        bad("logit_bias", fmt::format("'logit_bias' key '{}' is not a token id", key));
+      if (!value.is_number() || value.get<double>() < -100 || value.get<double>() > 100)
+        bad("logit_bias", fmt::format("'logit_bias' value for token {} must be a number in [-100, 100]", key));
+      c.sampler.logit_bias.emplace_back(int32_t(id), value.get<float>());
+    }
+  }
   if (const auto it = body.find("stop"); it != body.end() && !it->is_null()) {
     if (it->is_string()) {
       c.stop.push_back(it->get<std::string>());
@@ -223,8 +237,22 @@ ChatRequest parse_chat_request(const json& body, const std::string& model_id) {
     if (top < 0 || top > 20) bad("top_logprobs", "'top_logprobs' must be between 0 and 20");
     c.top_logprobs = int(top);
   }
-  if (const auto it = body.find("response_format"); it != body.end() && it->is_object())
-    r.json_object = it->value("type", "") == "json_object";
+  if (const auto it = body.find("response_format"); it != body.end() && !it->is_null()) {
+    if (!it->is_object() || !it->contains("type") || !(*it)["type"].is_string())
+      bad("response_format", "'response_format' must be an object with a string 'type'");
+    const std::string type = (*it)["type"].get<std::string>();
+    if (type != "text" && type != "json_object" && type != "json_schema")
+      bad("response_format", "'response_format.type' must be text, json_object or json_schema");
+    // A JSON schema is not enforced beyond its being an object.
+    c.json_object = type != "text";
+  }
+  if (c.tool_choice != "auto" && c.tool_choice != "none") {
+    if (c.tools.is_null()) bad("tool_choice", "'tool_choice' other than auto or none needs 'tools'");
+    const bool named = c.tool_choice != "required";
+    if (named && std::none_of(c.tools.begin(), c.tools.end(),
+                              [&](const json& t) { return t["function"]["name"] == c.tool_choice; }))
+      bad("tool_choice", fmt::format("'tool_choice' names the function '{}', which is not in 'tools'", c.tool_choice));
+  }
   return r;
 }
 
@@ -264,17 +292,30 @@ json chat_completion_json(const std::string& id, const std::string& model, int64
   if (!r.reasoning.empty()) message["reasoning_content"] = r.reasoning;
   if (!r.tool_calls.empty()) message["tool_calls"] = tool_calls_json(r.tool_calls);
   json choice = {{"index", 0}, {"message", message}, {"finish_reason", r.finish_reason}, {"logprobs", nullptr}};
-  if (!r.logprobs.empty()) {
-    json content = json::array();
-    for (const auto& lp : r.logprobs) {
-      json top = json::array();
-      for (const auto& [tok, p] : lp.top) top.push_back({{"token", tok}, {"logprob", p}});
-      content.push_back({{"token", lp.token}, {"logprob", lp.logprob}, {"top_logprobs", top}});
-    }
-    choice["logprobs"] = {{"content", content}};
-  }
+  if (!r.logprobs.empty()) choice["logprobs"] = logprobs_json(r.logprobs);
   return {{"id", id}, {"object", "chat.completion"}, {"created", created}, {"model", model},
           {"choices", json::array({choice})}, {"usage", usage_json(r)}};
+}
+
+namespace {
+
+json token_logprob_json(const session::TokenLogprob& lp) {
+  json bytes = json::array();
+  for (char c : lp.bytes) bytes.push_back(int(uint8_t(c)));
+  return {{"token", lp.token}, {"logprob", lp.logprob}, {"bytes", bytes}};
+}
+
+}  // namespace
+
+json logprobs_json(const std::vector<session::TokenLogprob>& logprobs) {
+  json content = json::array();
+  for (const auto& lp : logprobs) {
+    json entry = token_logprob_json(lp), top = json::array();
+    for (const auto& alt : lp.top) top.push_back(token_logprob_json(alt));
+    entry["top_logprobs"] = std::move(top);
+    content.push_back(std::move(entry));
+  }
+  return {{"content", content}};
 }
 
 json chat_chunk_json(const std::string& id, const std::string& model, int64_t created, const json& delta,

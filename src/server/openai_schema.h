@@ -16,7 +16,6 @@ struct ChatRequest {
   session::ChatConfig config;
   bool stream = false;
   bool include_usage = false;
-  bool json_object = false;  // response_format {"type": "json_object"}
 };
 
 // Throws ApiError (400 naming the parameter, 404 for an unknown model). Unknown fields are
@@ -53,6 +52,9 @@ nlohmann::ordered_json completion_chunk_json(const std::string& id, const std::s
 // The chunk that ends a stream with stream_options.include_usage: no choices, only usage.
 nlohmann::ordered_json usage_chunk_json(const std::string& id, const std::string& object, const std::string& model,
                                         int64_t created, const session::ChatResult& r);
+
+// choices[].logprobs of a response or chunk: {"content": [{token, logprob, bytes, top_logprobs}]}.
+nlohmann::ordered_json logprobs_json(const std::vector<session::TokenLogprob>& logprobs);
 
 // GET /v1/models: one entry, with the served context length under the names clients look for.
 nlohmann::ordered_json models_json(const std::string& model_id, int64_t created, size_t context_length);

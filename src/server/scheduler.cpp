@@ -121,6 +121,7 @@ SchedulerStats Scheduler::stats() const {
   st.slots = slots_.size();
   for (const Slot& s : slots_) st.busy += s.busy ? 1 : 0;
   st.queued = queue_.size();
+  st.decode = engine_->batcher.stats();
   return st;
 }
 

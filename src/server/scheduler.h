@@ -1,8 +1,8 @@
 // Which request runs on which session, and when. The server holds `slots` sessions over one
 // shared Engine; a request takes a free slot or waits in a bounded FIFO queue, and a full
-// queue is refused at once (429) rather than left to time out. Running requests interleave
-// fairly because every forward pass takes the Engine's mutex, so each active slot advances by
-// turns. A slot keeps its prompt cache between requests, so a request goes to the free slot
+// queue is refused at once (429) rather than left to time out. Running requests are decoded
+// together: the Engine's DecodeBatcher runs the next token of every generating slot in one
+// batched pass, with prompt pieces in between. A slot keeps its prompt cache between requests, so a request goes to the free slot
 // whose previous request shares the longest prefix with it (an agent's next turn lands where
 // its conversation is cached).
 #pragma once
@@ -71,6 +71,7 @@ class Ticket {
 
 struct SchedulerStats {
   size_t slots = 0, busy = 0, queued = 0;
+  session::DecodeBatchStats decode;
 };
 
 class Scheduler {

@@ -29,18 +29,23 @@ struct ChatConfig {
   nlohmann::ordered_json template_kwargs = nlohmann::ordered_json::object();  // extra chat-template variables
   bool logprobs = false;
   int top_logprobs = 0;
+  bool json_object = false;  // the content must be one JSON object (response_format)
+};
+
+// A generated token with its log-probability under the model (log-softmax of the raw logits,
+// before temperature or penalties), and the most likely alternatives at that position.
+struct TokenLogprob {
+  std::string token;  // decoded text (U+FFFD where the token ends inside a UTF-8 sequence)
+  std::string bytes;  // the token's raw bytes
+  float logprob = 0.0f;
+  std::vector<TokenLogprob> top;
 };
 
 struct StreamEvent {
   std::string text;
   bool is_reasoning = false;
   std::vector<ToolCall> tool_calls;  // calls completed at this point
-};
-
-struct TokenLogprob {
-  std::string token;
-  float logprob = 0.0f;
-  std::vector<std::pair<std::string, float>> top;
+  std::vector<TokenLogprob> logprobs;  // tokens generated since the previous event (when asked)
 };
 
 struct ChatResult {

@@ -10,9 +10,10 @@ PromptCache::PromptCache(model::Qwen35& model, const PromptCacheOptions& options
     : model_(model), options_(options), state_(model.new_state(options.max_ctx)) {}
 
 void PromptCache::forward(std::span<const int32_t> tokens, std::span<float> logits, const ThreadPool& pool) {
-  std::unique_lock<std::mutex> lock;
-  if (options_.model_mutex) lock = std::unique_lock<std::mutex>(*options_.model_mutex);
-  model_.forward(tokens, state_, logits, false, pool);
+  if (options_.batcher)
+    options_.batcher->prefill(tokens, state_, logits);
+  else
+    model_.forward(tokens, state_, logits, false, pool);
 }
 
 size_t PromptCache::snapshot_bytes() const {
@@ -104,7 +105,10 @@ size_t PromptCache::prefill(std::span<const int32_t> tokens, std::span<float> la
 
 void PromptCache::decode(int32_t token, std::span<float> logits, const ThreadPool& pool) {
   if (state_.pos() + 1 > state_.max_ctx()) fail("the context of {} tokens is full", state_.max_ctx());
-  forward(std::span<const int32_t>(&token, 1), logits, pool);
+  if (options_.batcher)
+    options_.batcher->decode(token, state_, logits);
+  else
+    model_.forward(std::span<const int32_t>(&token, 1), state_, logits, false, pool);
   tokens_.push_back(token);
 }
 

@@ -5,12 +5,12 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <span>
 #include <vector>
 
 #include "core/thread_pool.h"
 #include "model/qwen35.h"
+#include "session/decode_batcher.h"
 
 namespace mxlm::session {
 
@@ -18,8 +18,8 @@ struct PromptCacheOptions {
   size_t max_ctx = 4096;
   size_t snapshot_budget_bytes = size_t(1) << 30;
   size_t snapshot_interval = 2048;  // tokens between snapshots inside a long prompt
-  // Held around every forward pass when several caches share one model (may be null).
-  std::mutex* model_mutex = nullptr;
+  // Runs every forward pass when several caches share one model (null: call the model directly).
+  DecodeBatcher* batcher = nullptr;
 };
 
 class PromptCache {

@@ -9,6 +9,8 @@
 #include "jinja/chat_template.h"
 #include "jinja/chat_template_file.h"
 #include "sampling/sampler.h"
+#include "session/guided_draw.h"
+#include "session/output_guide.h"
 #include "tokenizer/stream_decoder.h"
 
 namespace mxlm::session {
@@ -57,9 +59,13 @@ Engine::Engine(const std::string& dir, int threads)
       chat_template([&] {
         const jinja::ChatTemplateFile file = jinja::load_chat_template(dir);
         special_tokens = file.special_tokens;
+        // Qwen3 templates write JSON tool calls; Qwen3.5/3.6 (and templates without tools) XML.
+        xml_tool_calls = file.source.find("<function=") != std::string::npos ||
+                         file.source.find("<tool_call>") == std::string::npos;
         return jinja::Template(file.source);
       }()),
-      pool(threads) {
+      pool(threads),
+      batcher(model, pool) {
   const std::string gen = dir + "/generation_config.json";
   if (std::filesystem::exists(gen)) generation_config = formats::read_json_file(gen);
   for (int32_t id : ids_of(generation_config.value("eos_token_id", nlohmann::json()))) stop_ids.push_back(id);
@@ -67,6 +73,8 @@ Engine::Engine(const std::string& dir, int threads)
   if (tokenizer.eos_id()) stop_ids.push_back(*tokenizer.eos_id());
   for (const char* marker : {"<|im_end|>", "<|endoftext|>"})
     if (const auto id = tokenizer.token_to_id(marker)) stop_ids.push_back(*id);
+  for (const auto& added : tokenizer.added_tokens()) added_ids.push_back(added.id);
+  std::sort(added_ids.begin(), added_ids.end());
   std::sort(stop_ids.begin(), stop_ids.end());
   stop_ids.erase(std::unique(stop_ids.begin(), stop_ids.end()), stop_ids.end());
 }
@@ -76,7 +84,7 @@ Session::Session(const std::string& model_dir, const SessionOptions& options)
 
 Session::Session(std::shared_ptr<Engine> engine, const SessionOptions& options)
     : engine_(std::move(engine)),
-      cache_(engine_->model, {options.ctx, options.snapshot_budget_bytes, options.snapshot_interval, &engine_->mutex}) {}
+      cache_(engine_->model, {options.ctx, options.snapshot_budget_bytes, options.snapshot_interval, &engine_->batcher}) {}
 
 void Session::reset() {
   history_ = ordered_json::array();
@@ -181,13 +189,17 @@ ChatResult Session::generate(const std::vector<int32_t>& prompt, bool in_reasoni
   const size_t room = cache_.max_ctx() - prompt.size();
   const size_t limit = config.max_new_tokens < 0 ? room : std::min(room, size_t(config.max_new_tokens));
 
+  std::vector<TokenLogprob> pending_logprobs;  // sampled since the last event
   auto deliver = [&](const ParsedDelta& d) {
     result.reasoning += d.reasoning;
     result.text += d.content;
     result.tool_calls.insert(result.tool_calls.end(), d.tool_calls.begin(), d.tool_calls.end());
     if (!on_event) return;
-    if (!d.reasoning.empty() && !on_event({d.reasoning, true, {}})) cancelled_ = true;
-    if ((!d.content.empty() || !d.tool_calls.empty()) && !on_event({d.content, false, d.tool_calls})) cancelled_ = true;
+    const bool has_content = !d.content.empty() || !d.tool_calls.empty();
+    if (!d.reasoning.empty() && !on_event({d.reasoning, true, {}, has_content ? std::vector<TokenLogprob>() : std::move(pending_logprobs)}))
+      cancelled_ = true;
+    if (has_content && !on_event({d.content, false, d.tool_calls, std::move(pending_logprobs)})) cancelled_ = true;
+    pending_logprobs.clear();
   };
   // Releases decoded text to the parser, holding back what may start a stop string.
   auto release = [&](const std::string& text, bool final) {
@@ -203,38 +215,92 @@ ChatResult Session::generate(const std::vector<int32_t>& prompt, bool in_reasoni
     deliver(raw ? ParsedDelta{std::string(ready), {}, {}} : parser.feed(ready));
     held.erase(0, held.size() - keep);
   };
+  auto token_logprob = [&](int32_t id, float lse) {
+    return TokenLogprob{e.tokenizer.decode(std::span<const int32_t>(&id, 1)), std::string(e.tokenizer.token_bytes(id)),
+                        logits[size_t(id)] - lse, {}};
+  };
+  // The log-probability of the token chosen at this position (sampled or forced), when asked.
+  auto record_logprob = [&](int32_t id) {
+    if (!config.logprobs) return;
+    const float mx = *std::max_element(choices.begin(), choices.end());
+    double sum = 0;
+    for (float l : choices) sum += std::exp(double(l - mx));
+    const float lse = mx + float(std::log(sum));
+    TokenLogprob lp = token_logprob(id, lse);
+    std::vector<int32_t> order(choices.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = int32_t(i);
+    const size_t k = std::min<size_t>(size_t(config.top_logprobs), order.size());
+    std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                      [&](int32_t a, int32_t b) { return logits[size_t(a)] > logits[size_t(b)]; });
+    for (size_t i = 0; i < k; ++i) lp.top.push_back(token_logprob(order[i], lse));
+    result.logprobs.push_back(lp);
+    pending_logprobs.push_back(std::move(lp));
+  };
+
+  // The guide (tool_choice, response_format) applies to the visible output, once reasoning ends.
+  std::optional<OutputGuide> guide = raw ? std::nullopt : OutputGuide::for_config(config, e.xml_tool_calls);
+  bool guiding = false;
+  auto is_stop = [&](int32_t id) { return std::binary_search(e.stop_ids.begin(), e.stop_ids.end(), id); };
+  auto guide_allows = [&](int32_t id) {
+    if (is_stop(id)) return guide->may_end(result.tool_calls.size());
+    return guide->allows(e.tokenizer.token_bytes(id), std::binary_search(e.added_ids.begin(), e.added_ids.end(), id));
+  };
+  GuidedDraw guided_draw;
+  auto next_token = [&]() -> int32_t {
+    return guiding ? guided_draw.next(sampler, choices, history, guide_allows) : sampler.sample(choices, history);
+  };
+  // Feeds text the model is made to write, token by token, as if it had sampled it.
+  auto force = [&](const std::string& text) {
+    for (int32_t forced : e.tokenizer.encode(text)) {
+      if (result.completion_tokens >= limit) break;
+      ++result.completion_tokens;
+      record_logprob(forced);
+      history.push_back(forced);
+      if (guiding) guide->advance(e.tokenizer.token_bytes(forced));
+      release(decoder.push(forced), false);
+      cache_.decode(forced, logits, e.pool);
+    }
+  };
+  // `lead`: what the model writes between its reasoning and its answer, before a forced opening.
+  auto start_guide = [&](const std::string& lead) {
+    if (!guide || guiding) return;
+    guiding = true;
+    if (!guide->opening().empty()) force(lead + guide->opening());
+  };
+  // Templates that leave opening the reasoning to the model (Qwen3 with thinking on): the guide
+  // waits for the first token, and starts unless that token opens the reasoning.
+  const std::optional<int32_t> think_open = e.tokenizer.token_to_id("<think>");
+  bool guide_waits = guide && !in_think && think_open;
 
   const auto t1 = std::chrono::steady_clock::now();
   std::string finish = "length";
   size_t thinking_tokens = 0;
+  if (!in_think && !guide_waits) start_guide("");
   while (result.completion_tokens < limit) {
-    const int32_t id = sampler.sample(choices, history);
-    if (std::binary_search(e.stop_ids.begin(), e.stop_ids.end(), id)) {
+    int32_t id = next_token();
+    if (guide_waits) {
+      guide_waits = false;
+      if (id != *think_open) {
+        start_guide("");
+        if (result.completion_tokens >= limit) break;
+        id = next_token();
+      }
+    }
+    if (id < 0 || is_stop(id)) {
       finish = "stop";
       break;
     }
     ++result.completion_tokens;
-    if (config.logprobs) {
-      const float mx = *std::max_element(choices.begin(), choices.end());
-      double sum = 0;
-      for (float l : choices) sum += std::exp(double(l - mx));
-      const float lse = mx + float(std::log(sum));
-      TokenLogprob lp{e.tokenizer.decode(std::span<const int32_t>(&id, 1)), logits[size_t(id)] - lse, {}};
-      std::vector<int32_t> order(choices.size());
-      for (size_t i = 0; i < order.size(); ++i) order[i] = int32_t(i);
-      const size_t k = std::min<size_t>(size_t(config.top_logprobs), order.size());
-      std::partial_sort(order.begin(), order.begin() + k, order.end(),
-                        [&](int32_t a, int32_t b) { return logits[size_t(a)] > logits[size_t(b)]; });
-      for (size_t i = 0; i < k; ++i)
-        lp.top.emplace_back(e.tokenizer.decode(std::span<const int32_t>(&order[i], 1)), logits[size_t(order[i])] - lse);
-      result.logprobs.push_back(std::move(lp));
-    }
+    record_logprob(id);
     history.push_back(id);
+    if (guiding) guide->advance(e.tokenizer.token_bytes(id));
     const std::string piece = decoder.push(id);
     if (piece.find("<think>") != std::string::npos) in_think = true;
-    if (piece.find("</think>") != std::string::npos) in_think = false;
+    const bool closed_think = piece.find("</think>") != std::string::npos;
+    if (closed_think) in_think = false;
     if (in_think) ++thinking_tokens;
     release(piece, false);
+    if (guiding && guide->must_end(result.tool_calls.size())) stop = true;
     if (stop || cancelled_) {
       finish = stop ? "stop" : "cancelled";
       break;
@@ -243,14 +309,11 @@ ChatResult Session::generate(const std::vector<int32_t>& prompt, bool in_reasoni
     cache_.decode(id, logits, e.pool);
     // Thinking budget spent: close the reasoning as the model would and let it answer.
     if (in_think && config.thinking_budget >= 0 && thinking_tokens >= size_t(config.thinking_budget)) {
-      for (int32_t forced : e.tokenizer.encode("\n</think>\n\n")) {
-        if (result.completion_tokens >= limit) break;
-        ++result.completion_tokens;
-        history.push_back(forced);
-        release(decoder.push(forced), false);
-        cache_.decode(forced, logits, e.pool);
-      }
+      force("\n</think>\n\n");
       in_think = false;
+      start_guide("");
+    } else if (closed_think) {
+      start_guide("\n\n");
     }
   }
   release(decoder.flush(), true);

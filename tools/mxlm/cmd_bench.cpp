@@ -25,6 +25,7 @@ struct BenchArgs {
   size_t generate = 128;
   size_t depth = 0;
   size_t chat_turns = 0;
+  std::vector<size_t> parallel;  // concurrent streams decoded in one batched pass
   int threads = 0;
   bool json = false;
 };
@@ -55,6 +56,29 @@ struct Bench {
       next = argmax(logits);
     }
     return double(n) / seconds_since(t0);
+  }
+  // Decodes n tokens greedily in each of `streams` sequences at once (Qwen35::decode, as the
+  // server batches concurrent requests); returns the aggregate tok/s.
+  double decode_batched(size_t streams, size_t depth, size_t n, size_t ctx) {
+    const size_t V = size_t(m.config().vocab);
+    std::vector<model::State> states;
+    std::vector<model::State*> ptrs;
+    std::vector<int32_t> next;
+    for (size_t i = 0; i < streams; ++i) {
+      states.push_back(m.new_state(ctx));
+      m.forward(random_tokens(std::max<size_t>(depth, 1)), states.back(), logits, false, pool);
+      next.push_back(argmax(logits));
+    }
+    for (model::State& s : states) ptrs.push_back(&s);
+    std::vector<float> all(streams * V);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < n; ++i) {
+      m.decode(next, ptrs, all, pool);
+      for (size_t b = 0; b < streams; ++b)
+        next[b] = int32_t(std::max_element(all.begin() + ptrdiff_t(b * V), all.begin() + ptrdiff_t((b + 1) * V)) -
+                          all.begin() - ptrdiff_t(b * V));
+    }
+    return double(streams * n) / seconds_since(t0);
   }
 };
 
@@ -101,6 +125,13 @@ void bench(const BenchArgs& a) {
     if (a.depth == 0) break;
   }
   r["decode"] = decode;
+  nlohmann::ordered_json parallel = nlohmann::ordered_json::array();
+  for (size_t streams : a.parallel) {
+    const double tps = b.decode_batched(streams, a.depth, a.generate, ctx);
+    parallel.push_back({{"streams", streams}, {"depth", a.depth}, {"tokens_per_stream", a.generate}, {"tok_s", tps},
+                        {"per_stream_tok_s", tps / double(streams)}});
+  }
+  if (!parallel.empty()) r["decode_parallel"] = parallel;
   if (a.chat_turns > 0) {
     // The model card's method: a multi-turn chat reusing the cache each turn; the steady state
     // is the best decode speed of turns 2 and later.
@@ -145,6 +176,9 @@ void bench(const BenchArgs& a) {
   for (const auto& d : decode)
     fmt::print("decode @ {:>6}     {:.2f} tok/s, {:.1f} GB/s = {:.1f}% of the read probe\n", d["depth"].get<size_t>(),
                d["tok_s"].get<double>(), d["GB_s"].get<double>(), 100 * d["fraction_of_read_probe"].get<double>());
+  for (const auto& p : parallel)
+    fmt::print("decode x{:<3} @ {:>4} {:.2f} tok/s in all, {:.2f} per stream\n", p["streams"].get<size_t>(),
+               p["depth"].get<size_t>(), p["tok_s"].get<double>(), p["per_stream_tok_s"].get<double>());
   if (a.chat_turns > 0) {
     for (const auto& t : r["chat_turns"])
       fmt::print("chat turn {}        {} prompt tokens ({} cached), TTFT {:.2f} s, decode {:.2f} tok/s\n",
@@ -162,11 +196,16 @@ void setup(CLI::App& app) {
   app.add_option("-n,--generate", a->generate, "Tokens to decode")->check(CLI::PositiveNumber);
   app.add_option("--depth", a->depth, "Also decode after a context of this many tokens");
   app.add_option("--chat-turns", a->chat_turns, "Multi-turn chat with cache reuse (model card method)");
+  app.add_option("--parallel", a->parallel, "Also decode this many streams together, e.g. --parallel 1,2,4")
+      ->delimiter(',');
   app.add_flag("--json", a->json, "Print one JSON object");
   add_threads_option(app, a->threads);
   app.callback([a] {
     for (size_t p : a->prompts)
       if (p == 0) fail("-p: prompt lengths must be positive");
+    for (size_t n : a->parallel)
+      if (n == 0 || n > model::Qwen35::kMicroBatch)
+        fail("--parallel: stream counts must be between 1 and {}", model::Qwen35::kMicroBatch);
     bench(*a);
   });
 }
