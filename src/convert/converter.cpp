@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "convert/auto_recipe.h"
 #include "convert/awq.h"
 #include "convert/imatrix.h"
 #include "convert/mlx_layout.h"
@@ -86,6 +87,35 @@ AwqPlan plan_from_imatrix(const ConvertOptions& o, const formats::TensorStore& s
   return plan;
 }
 
+// The auto recipe's choice for this source: every matrix the output holds, the bytes of
+// everything else, and the weight count that bits/weight divides by.
+AutoPlan plan_auto(const ConvertOptions& o, const formats::TensorStore& store, bool raw, bool tied) {
+  if (!o.sensitivity)
+    fail("--q-recipe auto needs a sensitivity table (--sensitivity FILE from mxlm sensitivity) or a text to measure one (-f TEXT)");
+  if (!(o.target_bpw > 0)) fail("--q-recipe auto needs --target-bpw B (bits per weight of the output)");
+  std::vector<PlanModule> modules;
+  uint64_t other = 0, params = 0;
+  for (const std::string& name : store.names()) {
+    const std::optional<std::string> out_name = raw ? mlx_tensor_name(name, tied) : std::optional<std::string>(name);
+    if (!out_name) continue;
+    const TensorView src = store.get(name);
+    const std::vector<int64_t> shape = raw ? mlx_tensor_shape(name, src.shape) : src.shape;
+    const DType out_type = keeps_f32(name) ? DType::F32 : o.dtype.value_or(src.dtype);
+    params += uint64_t(src.numel());
+    if (is_matrix_weight(*out_name, shape))
+      modules.push_back({out_name->substr(0, out_name->size() - 7), shape[0], shape[1], out_type});
+    else
+      other += stored_tensor_bytes(*out_name, uint64_t(src.numel()) * dtype_size(out_type));
+  }
+  // One header per shard of at most 5 GB (the writer's limit); counted generously.
+  const double target_bytes = o.target_bpw * double(params) / 8.0;
+  other += kSafetensorsFileOverhead * (2 + 2 * uint64_t(target_bytes / 5e9));
+  AutoPlan plan = AutoPlan::choose(*o.sensitivity, modules, other, params, o.target_bpw, o.nvfp4_global_scale);
+  if (o.log)
+    for (const std::string& line : plan.summary()) o.log(line);
+  return plan;
+}
+
 }  // namespace
 
 size_t convert_checkpoint(const ConvertOptions& o, const ThreadPool& pool) {
@@ -97,7 +127,10 @@ size_t convert_checkpoint(const ConvertOptions& o, const ThreadPool& pool) {
   const bool raw = is_raw_hf(store);
 
   const json& text = config.contains("text_config") ? config["text_config"] : config;
-  const RecipeContext recipe{o.recipe, o.spec, text.value("num_hidden_layers", int64_t(0))};
+  std::optional<AutoPlan> auto_plan;
+  if (o.quantize && o.recipe == Recipe::Auto) auto_plan = plan_auto(o, store, raw, tied);
+  const RecipeContext recipe{o.recipe, o.spec, text.value("num_hidden_layers", int64_t(0)),
+                             auto_plan ? &*auto_plan : nullptr};
   formats::SafetensorsWriter writer;
   json quantization = json::object();
   if (o.quantize)

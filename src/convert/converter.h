@@ -9,6 +9,7 @@
 #include "core/dtype.h"
 #include "core/thread_pool.h"
 #include "convert/recipe.h"
+#include "convert/sensitivity_table.h"
 #include "quant/qtensor.h"
 
 namespace mxlm::convert {
@@ -24,6 +25,10 @@ struct ConvertOptions {
   QuantSpec spec{QuantMode::Affine, 4, 64};
   Recipe recipe = Recipe::Uniform;
   bool nvfp4_global_scale = false;
+  // Recipe::Auto: the measured sensitivities and the bits/weight the output must not exceed
+  // (safetensors bytes × 8 / weights).
+  std::optional<SensitivityTable> sensitivity{};
+  double target_bpw = 0;
   // AWQ pre-scaling from this importance matrix (llama.cpp GGUF or legacy .dat); see awq.h.
   std::string imatrix_path{};
   // Also rescale gate/up through post_attention_layernorm. Off by default: on the trained tiny

@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <vector>
 
 #include "core/error.h"
 #include "core/mapped_file.h"
-#include "quant/quantize.h"
 
 namespace mxlm::convert {
 namespace {
@@ -39,7 +39,53 @@ float source_abs_max(const TensorView& src, std::span<const float> column_scale,
   return amax > 0.0f ? amax : 1.0f;
 }
 
+// Quantizes src a block of rows at a time, in parallel, handing each block to sink(first row,
+// block). With release_source the source rows leave the resident set once read, so a tensor
+// larger than memory streams through.
+void quantize_row_blocks(const TensorView& src, QuantSpec spec, DType scale_dtype, float global_scale,
+                         std::span<const float> column_scale, bool release_source, const ThreadPool& pool,
+                         const std::function<void(int64_t, const quant::QuantizedTensor&)>& sink) {
+  const int64_t rows = src.shape[0], cols = src.shape[1];
+  const int64_t blocks = (rows + kRowBlock - 1) / kRowBlock;
+  pool.parallel_for(size_t(blocks), [&](size_t b, int) {
+    const int64_t r0 = int64_t(b) * kRowBlock, r1 = std::min(rows, r0 + kRowBlock);
+    std::vector<float> block(size_t((r1 - r0) * cols));
+    for (size_t i = 0; i < block.size(); ++i) block[i] = scaled(src, column_scale, size_t(r0 * cols) + i);
+    if (release_source)
+      release_pages(static_cast<const uint8_t*>(src.data) + size_t(r0 * cols) * dtype_size(src.dtype),
+                    size_t((r1 - r0) * cols) * dtype_size(src.dtype));
+    sink(r0, quant::quantize(block.data(), r1 - r0, cols, spec, scale_dtype, global_scale));
+  });
+}
+
 }  // namespace
+
+quant::QuantizedTensor quantize_matrix(const TensorView& src, QuantSpec spec, DType scale_dtype, bool nvfp4_global_scale,
+                                       const ThreadPool& pool) {
+  MXLM_CHECK(src.shape.size() == 2);
+  const int64_t rows = src.shape[0], cols = src.shape[1];
+  quant::validate_spec(spec, cols, "tensor '" + src.name + "'");
+  const bool global = nvfp4_global_scale && spec.mode == QuantMode::Nvfp4;
+  quant::QuantizedTensor out;
+  out.spec = spec;
+  out.dtype = spec.mode == QuantMode::Affine ? scale_dtype : DType::U8;
+  out.rows = rows;
+  out.cols = cols;
+  out.global_scale = global ? source_abs_max(src, {}, pool) : 0.0f;
+  const int64_t words = quant::packed_words_per_row(spec, cols);
+  const size_t scale_row_bytes = size_t(quant::groups_per_row(spec, cols)) * dtype_size(out.dtype);
+  out.weight.resize(size_t(rows * words));
+  out.scales.resize(size_t(rows) * scale_row_bytes);
+  if (spec.mode == QuantMode::Affine) out.biases.resize(out.scales.size());
+  quantize_row_blocks(src, spec, scale_dtype, out.global_scale, {}, false, pool,
+                      [&](int64_t r0, const quant::QuantizedTensor& q) {
+                        std::memcpy(out.weight.data() + size_t(r0 * words), q.weight.data(), q.weight.size() * 4);
+                        std::memcpy(out.scales.data() + size_t(r0) * scale_row_bytes, q.scales.data(), q.scales.size());
+                        if (!q.biases.empty())
+                          std::memcpy(out.biases.data() + size_t(r0) * scale_row_bytes, q.biases.data(), q.biases.size());
+                      });
+  return out;
+}
 
 void add_quantized_module(formats::SafetensorsWriter& writer, const std::string& module, const TensorView& src,
                           QuantSpec spec, DType scale_dtype, bool nvfp4_global_scale, const ThreadPool& pool,
@@ -57,21 +103,13 @@ void add_quantized_module(formats::SafetensorsWriter& writer, const std::string&
   writer.add(module + ".weight", DType::U32, {rows, words}, [=, &pool](uint8_t* out, size_t) {
     pending->scales.assign(size_t(rows) * scale_row_bytes, 0);
     if (spec.mode == QuantMode::Affine) pending->biases.assign(size_t(rows) * scale_row_bytes, 0);
-    const int64_t blocks = (rows + kRowBlock - 1) / kRowBlock;
-    pool.parallel_for(size_t(blocks), [&](size_t b, int) {
-      const int64_t r0 = int64_t(b) * kRowBlock, r1 = std::min(rows, r0 + kRowBlock);
-      std::vector<float> block(size_t((r1 - r0) * cols));
-      for (size_t i = 0; i < block.size(); ++i) block[i] = scaled(src, column_scale, size_t(r0 * cols) + i);
-      // Done with these source rows: drop them from the resident set as we go, so a tensor
-      // larger than memory streams through.
-      release_pages(static_cast<const uint8_t*>(src.data) + size_t(r0 * cols) * dtype_size(src.dtype),
-                    size_t((r1 - r0) * cols) * dtype_size(src.dtype));
-      const quant::QuantizedTensor q = quant::quantize(block.data(), r1 - r0, cols, spec, scale_dtype, global_scale);
-      std::memcpy(out + size_t(r0 * words) * 4, q.weight.data(), q.weight.size() * 4);
-      std::memcpy(pending->scales.data() + size_t(r0) * scale_row_bytes, q.scales.data(), q.scales.size());
-      if (!q.biases.empty())
-        std::memcpy(pending->biases.data() + size_t(r0) * scale_row_bytes, q.biases.data(), q.biases.size());
-    });
+    quantize_row_blocks(src, spec, scale_dtype, global_scale, column_scale, true, pool,
+                        [&](int64_t r0, const quant::QuantizedTensor& q) {
+                          std::memcpy(out + size_t(r0 * words) * 4, q.weight.data(), q.weight.size() * 4);
+                          std::memcpy(pending->scales.data() + size_t(r0) * scale_row_bytes, q.scales.data(), q.scales.size());
+                          if (!q.biases.empty())
+                            std::memcpy(pending->biases.data() + size_t(r0) * scale_row_bytes, q.biases.data(), q.biases.size());
+                        });
   });
   writer.add(module + ".scales", stored_scale, {rows, groups}, [pending](uint8_t* out, size_t n) {
     std::memcpy(out, pending->scales.data(), n);

@@ -10,6 +10,7 @@
 #include "core/thread_pool.h"
 #include "formats/safetensors_writer.h"
 #include "quant/qtensor.h"
+#include "quant/quantize.h"
 
 namespace mxlm::convert {
 
@@ -20,5 +21,10 @@ namespace mxlm::convert {
 void add_quantized_module(formats::SafetensorsWriter& writer, const std::string& module, const TensorView& src,
                           QuantSpec spec, DType scale_dtype, bool nvfp4_global_scale, const ThreadPool& pool,
                           std::span<const float> column_scale = {});
+
+// The same quantization kept in memory, for measuring a format without writing a checkpoint.
+// The source stays resident.
+quant::QuantizedTensor quantize_matrix(const TensorView& src, QuantSpec spec, DType scale_dtype, bool nvfp4_global_scale,
+                                       const ThreadPool& pool);
 
 }  // namespace mxlm::convert

@@ -1,7 +1,7 @@
 #include "convert/recipe.h"
 
-#include <regex>
-
+#include "convert/auto_recipe.h"
+#include "convert/sensitivity_table.h"
 #include "core/error.h"
 
 namespace mxlm::convert {
@@ -18,13 +18,6 @@ bool ends_with_any(const std::string& s, std::initializer_list<const char*> suff
 }
 
 int snap(int bits) { return bits >= 7 ? 8 : bits; }
-
-// Layer index from "...layers.N...", or -1.
-int64_t layer_index(const std::string& module) {
-  static const std::regex re(R"(\.layers\.(\d+)\.)");
-  std::smatch m;
-  return std::regex_search(module, m, re) ? std::stoll(m[1]) : -1;
-}
 
 std::optional<QuantSpec> unsloth(const RecipeContext& ctx, const std::string& module) {
   const int d = ctx.base.bits;
@@ -44,7 +37,7 @@ std::optional<QuantSpec> unsloth(const RecipeContext& ctx, const std::string& mo
 }
 
 std::optional<QuantSpec> mixed(const RecipeContext& ctx, const std::string& module, int low, int high) {
-  const int64_t n = ctx.n_layers, i = layer_index(module);
+  const int64_t n = ctx.n_layers, i = layer_of(module);
   const bool more_bits = i >= 0 && (i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2);
   const bool high_here = ends_with(module, "lm_head") ||
                          (more_bits && ends_with_any(module, {".v_proj", ".v_a_proj", ".v_b_proj", ".down_proj"}));
@@ -60,7 +53,8 @@ Recipe recipe_from_name(const std::string& name) {
   if (name == "mixed_3_4") return Recipe::Mixed_3_4;
   if (name == "mixed_3_6") return Recipe::Mixed_3_6;
   if (name == "mixed_4_6") return Recipe::Mixed_4_6;
-  fail("unknown recipe '{}' (expected unsloth, mixed_2_6, mixed_3_4, mixed_3_6 or mixed_4_6)", name);
+  if (name == "auto") return Recipe::Auto;
+  fail("unknown recipe '{}' (expected unsloth, mixed_2_6, mixed_3_4, mixed_3_6, mixed_4_6 or auto)", name);
 }
 
 std::optional<QuantSpec> module_spec(const RecipeContext& ctx, const std::string& module) {
@@ -71,6 +65,7 @@ std::optional<QuantSpec> module_spec(const RecipeContext& ctx, const std::string
     case Recipe::Mixed_3_4: return mixed(ctx, module, 3, 4);
     case Recipe::Mixed_3_6: return mixed(ctx, module, 3, 6);
     case Recipe::Mixed_4_6: return mixed(ctx, module, 4, 6);
+    case Recipe::Auto: MXLM_CHECK(ctx.plan != nullptr); return ctx.plan->spec_of(module);
   }
   return std::nullopt;
 }

@@ -7,6 +7,8 @@
 //              becomes nvfp4 (group 16).
 //   mixed_L_H  mlx-lm's recipes (affine): H bits for lm_head, and for v_proj and down_proj in
 //              the layers where i < n/8, i >= 7n/8 or (i − n/8) % 3 == 2; L bits elsewhere.
+//   auto       per tensor class (and layer) as an AutoPlan chose from measured sensitivities
+//              under a bits/weight target (auto_recipe.h); modules of no class stay float.
 #pragma once
 
 #include <optional>
@@ -16,7 +18,8 @@
 
 namespace mxlm::convert {
 
-enum class Recipe { Uniform, Unsloth, Mixed_2_6, Mixed_3_4, Mixed_3_6, Mixed_4_6 };
+enum class Recipe { Uniform, Unsloth, Mixed_2_6, Mixed_3_4, Mixed_3_6, Mixed_4_6, Auto };
+class AutoPlan;
 
 // Throws mxlm::Error for an unknown name.
 Recipe recipe_from_name(const std::string& name);
@@ -25,6 +28,7 @@ struct RecipeContext {
   Recipe recipe = Recipe::Uniform;
   QuantSpec base;       // --q-mode / --q-bits / --q-group-size
   int64_t n_layers = 0;
+  const AutoPlan* plan = nullptr;  // Recipe::Auto only
 };
 
 // The spec of a module given by its MLX path (e.g. language_model.model.layers.3.mlp.down_proj),

@@ -4,15 +4,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 namespace mxlm::eval {
 
-float log_sum_exp(std::span<const float> logits) {
-  const float mx = *std::max_element(logits.begin(), logits.end());
+double log_sum_exp(std::span<const float> logits) {
+  const double mx = *std::max_element(logits.begin(), logits.end());
   double sum = 0;
   for (float l : logits) sum += std::exp(double(l) - mx);
-  return mx + float(std::log(sum));
+  return mx + std::log(sum);
 }
 
 TopK top_k(std::span<const float> logits, size_t k) {
@@ -40,18 +41,37 @@ double kl_divergence(std::span<const float> p, std::span<const float> q) {
   return std::max(kl, 0.0);
 }
 
-double kl_divergence(const TopK& p, std::span<const float> q) {
+TopKDivergence kl_divergence(const TopK& p, std::span<const float> q) {
   const double lq = log_sum_exp(q);
-  double kl = 0, p_top = 0, q_top = 0;
+  double top = 0, p_top = 0;
+  std::vector<float> tail(q.begin(), q.end());  // Q's logits outside P's top-k
   for (size_t i = 0; i < p.ids.size(); ++i) {
     const double log_p = p.logits[i] - p.lse, log_q = q[size_t(p.ids[i])] - lq;
-    kl += std::exp(log_p) * (log_p - log_q);
+    top += std::exp(log_p) * (log_p - log_q);
     p_top += std::exp(log_p);
-    q_top += std::exp(log_q);
+    tail[size_t(p.ids[i])] = std::numeric_limits<float>::infinity();
   }
-  const double p_tail = std::max(0.0, 1.0 - p_top), q_tail = std::max(1e-30, 1.0 - q_top);
-  if (p_tail > 0) kl += p_tail * (std::log(p_tail) - std::log(q_tail));
-  return std::max(kl, 0.0);
+  TopKDivergence d;
+  d.p_tail = std::max(0.0, 1.0 - p_top);
+  const size_t n_tail = q.size() - p.ids.size();
+  if (d.p_tail == 0 || n_tail == 0) {
+    d.estimate = d.upper = std::max(top, 0.0);
+    return d;
+  }
+  double q_tail = 0;
+  for (float l : tail)
+    if (l != std::numeric_limits<float>::infinity()) q_tail += std::exp(double(l) - lq);
+  d.estimate = std::max(0.0, top + d.p_tail * (std::log(d.p_tail) - std::log(std::max(q_tail, 1e-300))));
+  // Upper bound: m tokens at the cap c = P's k-th probability, the remainder r on one more.
+  const double cap = std::exp(double(p.logits.back()) - p.lse);
+  const size_t m = std::min(n_tail - 1, size_t(d.p_tail / cap));
+  const double r = std::max(0.0, d.p_tail - double(m) * cap);
+  std::nth_element(tail.begin(), tail.begin() + long(m), tail.end());  // the m + 1 least likely first
+  double bound = top;
+  for (size_t j = 0; j < m; ++j) bound += cap * (std::log(cap) - (double(tail[j]) - lq));
+  if (r > 0) bound += r * (std::log(r) - (double(tail[m]) - lq));
+  d.upper = std::max(bound, d.estimate);
+  return d;
 }
 
 Summary summarize(std::vector<double> v) {

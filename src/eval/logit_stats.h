@@ -10,21 +10,29 @@
 
 namespace mxlm::eval {
 
-// A compact next-token distribution: the k largest logits and the log-sum-exp of all of them.
+// A compact next-token distribution: the k largest logits and the log-sum-exp of all of them
+// (in double: 1 − Σ top-k probabilities, the tail mass, is only as exact as it).
 struct TopK {
-  float lse = 0.0f;
+  double lse = 0.0;
   std::vector<int32_t> ids;     // descending by logit
   std::vector<float> logits;
 };
 TopK top_k(std::span<const float> logits, size_t k);
 
-float log_sum_exp(std::span<const float> logits);
+double log_sum_exp(std::span<const float> logits);
 
 // KL(P || Q) in nats for full logit vectors.
 double kl_divergence(std::span<const float> p_logits, std::span<const float> q_logits);
-// KL(P || Q) with P known only through its top-k: the top-k terms plus one term for the
-// remaining mass of each distribution (exact when P's tail is negligible).
-double kl_divergence(const TopK& p, std::span<const float> q_logits);
+// KL(P || Q) with P known only through its top-k. The exact value lies in [estimate, upper]:
+//   estimate  the top-k terms plus one term lumping the tail masses of P and Q together, a lower
+//             bound of the tail's own terms (log-sum inequality);
+//   upper     the top-k terms plus the largest the tail's terms can be with tail mass p_tail and
+//             no tail probability above P's k-th largest: that probability on the tokens Q finds
+//             least likely (a vertex of the feasible set, where the convex sum peaks).
+struct TopKDivergence {
+  double estimate = 0, upper = 0, p_tail = 0;
+};
+TopKDivergence kl_divergence(const TopK& p, std::span<const float> q_logits);
 
 struct Summary {
   double mean = 0, stderr_mean = 0, median = 0, p90 = 0, p99 = 0, p999 = 0, max = 0, min = 0;

@@ -34,7 +34,9 @@ uint64_t token_hash(std::span<const int32_t> tokens) {
 
 namespace {
 
-constexpr char kMagic[8] = {'M', 'X', 'L', 'M', 'T', 'O', 'P', 'K'};
+// Version 2 stores the log-sum-exp as float64; version 1 ("MXLMTOPK") stored it as float32.
+constexpr char kMagic[8] = {'M', 'X', 'L', 'M', 'T', 'O', 'P', '2'};
+constexpr char kMagicV1[8] = {'M', 'X', 'L', 'M', 'T', 'O', 'P', 'K'};
 
 struct FileCloser {
   void operator()(FILE* f) const { std::fclose(f); }
@@ -50,7 +52,7 @@ void write_saved_logits(const std::string& path, size_t ctx, uint64_t text_hash,
   bool ok = std::fwrite(kMagic, 1, 8, f.get()) == 8 && std::fwrite(&k, 4, 1, f.get()) == 1 &&
             std::fwrite(header, 8, 3, f.get()) == 3;
   for (const SavedPosition& p : positions) {
-    ok = ok && p.top.ids.size() == k && std::fwrite(&p.top.lse, 4, 1, f.get()) == 1 &&
+    ok = ok && p.top.ids.size() == k && std::fwrite(&p.top.lse, 8, 1, f.get()) == 1 &&
          std::fwrite(&p.next, 4, 1, f.get()) == 1 && std::fwrite(&p.next_logit, 4, 1, f.get()) == 1 &&
          std::fwrite(p.top.ids.data(), 4, k, f.get()) == k && std::fwrite(p.top.logits.data(), 4, k, f.get()) == k;
   }
@@ -63,7 +65,10 @@ std::vector<SavedPosition> read_saved_logits(const std::string& path, size_t& ct
   char magic[8];
   uint32_t k = 0;
   uint64_t header[3];
-  if (std::fread(magic, 1, 8, f.get()) != 8 || std::memcmp(magic, kMagic, 8) != 0)
+  const bool read = std::fread(magic, 1, 8, f.get()) == 8;
+  if (read && std::memcmp(magic, kMagicV1, 8) == 0)
+    fail("{} was saved by an older mxlm (float32 log-sum-exp); save it again with mxlm ppl --save-logits", path);
+  if (!read || std::memcmp(magic, kMagic, 8) != 0)
     fail("{} is not a saved-logits file (written by mxlm ppl --save-logits)", path);
   if (std::fread(&k, 4, 1, f.get()) != 1 || std::fread(header, 8, 3, f.get()) != 3 || k == 0 || k > 1'000'000)
     fail("{}: truncated or corrupt header", path);
@@ -73,7 +78,7 @@ std::vector<SavedPosition> read_saved_logits(const std::string& path, size_t& ct
   for (SavedPosition& p : out) {
     p.top.ids.resize(k);
     p.top.logits.resize(k);
-    if (std::fread(&p.top.lse, 4, 1, f.get()) != 1 || std::fread(&p.next, 4, 1, f.get()) != 1 ||
+    if (std::fread(&p.top.lse, 8, 1, f.get()) != 1 || std::fread(&p.next, 4, 1, f.get()) != 1 ||
         std::fread(&p.next_logit, 4, 1, f.get()) != 1 || std::fread(p.top.ids.data(), 4, k, f.get()) != k ||
         std::fread(p.top.logits.data(), 4, k, f.get()) != k)
       fail("{}: truncated (expected {} positions)", path, header[2]);

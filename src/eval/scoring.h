@@ -24,7 +24,7 @@ size_t score_windows(model::Qwen35& model, std::span<const int32_t> tokens, size
                      const ThreadPool& pool, const ScoreFn& fn);
 
 // Base-model distributions saved for a later KLD run: per scored position the top-k logits,
-// the log-sum-exp, and the true next token's logit.
+// the log-sum-exp (float64), and the true next token's logit.
 struct SavedPosition {
   TopK top;
   int32_t next = 0;

@@ -223,6 +223,53 @@ void Qwen35::bind_weights(const QuantizationConfig& quantization) {
   }
 }
 
+template <class Self>
+auto Qwen35::matrices_of(Self& self) {
+  using Ptr = decltype(&self.embed_);
+  std::vector<std::pair<std::string, Ptr>> out = {{"embed_tokens", &self.embed_}};
+  for (size_t i = 0; i < self.layers_.size(); ++i) {
+    auto& l = self.layers_[i];
+    const std::string p = fmt::format("layers.{}.", i);
+    if (l.kind == LayerKind::FullAttention) {
+      for (auto [name, w] : {std::pair{"q_proj", &l.attn.q_proj}, {"k_proj", &l.attn.k_proj}, {"v_proj", &l.attn.v_proj},
+                             {"o_proj", &l.attn.o_proj}})
+        out.emplace_back(p + "self_attn." + name, w);
+    } else {
+      for (auto [name, w] : {std::pair{"in_proj_qkv", &l.delta.in_proj_qkv}, {"in_proj_z", &l.delta.in_proj_z},
+                             {"in_proj_b", &l.delta.in_proj_b}, {"in_proj_a", &l.delta.in_proj_a},
+                             {"out_proj", &l.delta.out_proj}})
+        out.emplace_back(p + "linear_attn." + name, w);
+    }
+    for (auto [name, w] : {std::pair{"gate_proj", &l.gate}, {"up_proj", &l.up}, {"down_proj", &l.down}})
+      out.emplace_back(p + "mlp." + name, w);
+  }
+  if (!self.config_.tie_embeddings) out.emplace_back("lm_head", &self.lm_head_);
+  return out;
+}
+
+std::vector<std::string> Qwen35::matrix_modules() const {
+  std::vector<std::string> names;
+  for (const auto& [name, w] : matrices_of(*this)) names.push_back(name);
+  return names;
+}
+
+const QTensor& Qwen35::matrix(std::string_view module) const {
+  for (const auto& [name, w] : matrices_of(*this))
+    if (name == module) return *w;
+  fail("the model has no weight matrix '{}'", module);
+}
+
+void Qwen35::rebind_matrix(std::string_view module, const QTensor& w) {
+  for (auto& [name, slot] : matrices_of(*this))
+    if (name == module) {
+      MXLM_CHECK(w.rows == slot->rows && w.cols == slot->cols);
+      *slot = w;
+      if (config_.tie_embeddings && module == "embed_tokens") lm_head_ = w;
+      return;
+    }
+  fail("the model has no weight matrix '{}'", module);
+}
+
 State Qwen35::new_state(size_t max_ctx) const {
   const Qwen35Config& c = config_;
   StateShape s;

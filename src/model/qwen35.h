@@ -114,6 +114,15 @@ class Qwen35 {
   // Installs (or, with an empty function, removes) the observer of matrix-product inputs.
   void set_input_observer(InputObserver observer) { observer_ = std::move(observer); }
 
+  // The weight matrices by module path under the decoder ("embed_tokens", "layers.3.mlp.down_proj";
+  // "lm_head" unless tied to the embedding), embedding first, layers in order, head last.
+  std::vector<std::string> matrix_modules() const;
+  // Throws mxlm::Error for a path matrix_modules does not list.
+  const QTensor& matrix(std::string_view module) const;
+  // Binds another encoding of the same matrix (measuring formats in memory); the caller keeps its
+  // storage alive while the model uses it. With tied embeddings embed_tokens is the output head too.
+  void rebind_matrix(std::string_view module, const QTensor& w);
+
   // Bytes of weights one decoded token reads (every matrix once plus one embedding row).
   uint64_t decode_weight_bytes() const;
   // Multiply-adds per token in the matrix products of the layers (prefill's FLOPs / 2; the
@@ -138,6 +147,9 @@ class Qwen35 {
   void mlp(const LayerWeights& w, size_t n, const ThreadPool& pool);
   void embed(std::span<const int32_t> tokens);
   void bind_weights(const QuantizationConfig& quantization);
+  // (module path, matrix) pairs of a Qwen35 or const Qwen35, in matrix_modules() order.
+  template <class Self>
+  static auto matrices_of(Self& self);
   void observe(const LayerWeights& w, std::string_view module, const float* x, size_t n, size_t cols) const {
     if (observer_) observer_(&w - layers_.data(), module, x, n, cols);
   }

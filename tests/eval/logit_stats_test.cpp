@@ -19,8 +19,29 @@ TEST(LogitStats, KlDivergenceHandWorked) {
   EXPECT_NEAR(kl_divergence(p, q), 0.25 * std::log(2.0), 1e-6);
   EXPECT_NEAR(kl_divergence(p, p), 0.0, 1e-9);
   // Top-k of everything is exact; top-1 lumps the rest: P=(½, ½ tail), Q=(¼, ¾ tail).
-  EXPECT_NEAR(kl_divergence(top_k(p, 3), q), 0.25 * std::log(2.0), 1e-6);
-  EXPECT_NEAR(kl_divergence(top_k(p, 1), q), 0.5 * std::log(2.0) + 0.5 * std::log(0.5 / 0.75), 1e-6);
+  EXPECT_NEAR(kl_divergence(top_k(p, 3), q).estimate, 0.25 * std::log(2.0), 1e-6);
+  EXPECT_NEAR(kl_divergence(top_k(p, 3), q).upper, 0.25 * std::log(2.0), 1e-6);
+  EXPECT_NEAR(kl_divergence(top_k(p, 1), q).estimate, 0.5 * std::log(2.0) + 0.5 * std::log(0.5 / 0.75), 1e-6);
+}
+
+TEST(LogitStats, TopKBoundsHoldTheExactKld) {
+  // P = (0.4, 0.3, 0.1, 0.1, 0.1) kept to its top 2: tail mass 0.3, no tail probability above
+  // 0.3. Q = (0.2, 0.2, 0.1, 0.3, 0.2). Lumped tail: 0.3 ln(0.3/0.6). Upper bound: the whole
+  // tail mass on the least likely tail token of Q (0.1): 0.3 ln(0.3/0.1).
+  const std::vector<float> p = {std::log(0.4f), std::log(0.3f), std::log(0.1f), std::log(0.1f), std::log(0.1f)};
+  const std::vector<float> q = {std::log(0.2f), std::log(0.2f), std::log(0.1f), std::log(0.3f), std::log(0.2f)};
+  const double head = 0.4 * std::log(0.4 / 0.2) + 0.3 * std::log(0.3 / 0.2);
+  const TopKDivergence d = kl_divergence(top_k(p, 2), q);
+  EXPECT_NEAR(d.p_tail, 0.3, 1e-6);
+  EXPECT_NEAR(d.estimate, head + 0.3 * std::log(0.3 / 0.6), 1e-6);
+  EXPECT_NEAR(d.upper, head + 0.3 * std::log(0.3 / 0.1), 1e-6);
+  EXPECT_LE(d.estimate, kl_divergence(p, q));
+  EXPECT_GE(d.upper, kl_divergence(p, q));
+  // Top 1: tail 0.6 over tokens of at most 0.4 each: 0.4 on Q's least
+  // likely (token 2, 0.1), 0.2 on the next (0.2).
+  const TopKDivergence d1 = kl_divergence(top_k(p, 1), q);
+  EXPECT_NEAR(d1.upper, 0.4 * std::log(0.4 / 0.2) + 0.4 * std::log(0.4 / 0.1) + 0.2 * std::log(0.2 / 0.2), 1e-6);
+  EXPECT_GE(d1.upper, kl_divergence(p, q));
 }
 
 TEST(LogitStats, SummaryAndPerplexity) {
@@ -49,7 +70,7 @@ TEST(Scoring, SavedLogitsRoundTripAndRejectForeignFiles) {
   EXPECT_EQ(hash, 42u);
   ASSERT_EQ(back.size(), 2u);
   EXPECT_EQ(back[1].top.ids, (std::vector<int32_t>{3, 1}));
-  EXPECT_FLOAT_EQ(back[0].top.lse, log_sum_exp(l));
+  EXPECT_DOUBLE_EQ(back[0].top.lse, log_sum_exp(l));
   std::filesystem::resize_file(path, std::filesystem::file_size(path) - 3);
   EXPECT_THROW(read_saved_logits(path, ctx, hash), Error);
   std::filesystem::remove(path);

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -22,6 +23,9 @@ bool register_command(Command command);
 
 // The --threads flag every compute command takes: 0 (the default) means one per core.
 void add_threads_option(CLI::App& app, int& threads);
+
+// The tokens of a text file under a model's tokenizer (no special tokens parsed).
+std::vector<int32_t> tokenize_file(const std::string& model_dir, const std::string& path);
 
 }  // namespace mxlm::cli
 

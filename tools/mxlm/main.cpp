@@ -1,9 +1,12 @@
 // Entry point of the mxlm tool: builds the subcommands, parses flags, and turns user errors
 // into a message and exit status 1.
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 
 #include "command.h"
 #include "core/error.h"
+#include "tokenizer/tokenizer.h"
 
 namespace mxlm::cli {
 
@@ -20,6 +23,14 @@ bool register_command(Command command) {
 void add_threads_option(CLI::App& app, int& threads) {
   app.add_option("-t,--threads", threads, "Worker threads (0 = one per core)")
       ->check(CLI::NonNegativeNumber);
+}
+
+std::vector<int32_t> tokenize_file(const std::string& model_dir, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("cannot read {}", path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return tokenizer::Tokenizer::load(model_dir).encode(text.str(), /*parse_special=*/false);
 }
 
 }  // namespace mxlm::cli
