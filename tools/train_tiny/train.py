@@ -88,9 +88,10 @@ def main():
     ap.add_argument("--weight-decay", type=float, default=0.1)
     ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2, help="intra-op threads")
+    ap.add_argument("--threads", type=int, default=2,
+                    help="intra-op threads; 2 on idle cores, 1 is faster when other jobs load them (see README)")
     ap.add_argument("--fp32", action="store_true",
-                    help="train in fp32; the default runs the forward under bf16 autocast (2.2x faster here, see README)")
+                    help="train in fp32; the default runs the forward under bf16 autocast (faster, see README)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
