@@ -6,6 +6,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -20,7 +21,10 @@ namespace {
 using namespace mxlm;
 
 // Worker count: --threads=N (default: one per core), so kernels can be compared one core at a time.
+// --cpu-time (with --threads=1) times decode and the probe in the thread's CPU time instead of
+// wall time: on a machine shared with busy processes it leaves out the time the thread waited.
 int g_threads = 0;
+bool g_cpu_time = false;
 
 const ThreadPool& pool() {
   static const ThreadPool p(g_threads);
@@ -29,7 +33,7 @@ const ThreadPool& pool() {
 
 // Measured again beside every decode benchmark: on a shared machine the bandwidth available
 // drifts, and the ratio is only meaningful against a probe taken under the same load.
-double probe_gbs() { return kernels::measure_read_bandwidth(pool(), size_t(1) << 30, 3); }
+double probe_gbs() { return kernels::measure_read_bandwidth(pool(), size_t(1) << 30, 3, g_cpu_time); }
 
 struct Format {
   const char* name;
@@ -142,14 +146,21 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--threads=", 10) == 0)
       g_threads = std::atoi(argv[i] + 10);
+    else if (std::strcmp(argv[i], "--cpu-time") == 0)
+      g_cpu_time = true;
     else
       argv[kept++] = argv[i];
   }
   argc = kept;
+  if (g_cpu_time && g_threads != 1) {
+    std::fprintf(stderr, "--cpu-time needs --threads=1\n");
+    return 2;
+  }
   for (const Format& f : kFormats) {
     auto* b = benchmark::RegisterBenchmark((std::string("matvec/") + f.name).c_str(), BM_Matmul, f);
     for (const auto& s : kShapes) b->Args({s[0], s[1], 1});
-    b->Unit(benchmark::kMillisecond)->UseRealTime();
+    b->Unit(benchmark::kMillisecond);
+    if (!g_cpu_time) b->UseRealTime();
   }
   for (const Format& f : kFormats)
     benchmark::RegisterBenchmark((std::string("matvec_hot/") + f.name).c_str(), BM_MatvecHot, f)->Args({128, 5120})->Unit(benchmark::kMicrosecond);
