@@ -36,7 +36,7 @@ namespace {
 constexpr size_t kChunk = 128;                 // weights per inner step
 constexpr size_t kBlock = kActivationBlock;    // 64: activations sharing one int8 scale
 constexpr size_t kTokenTile = 4;
-constexpr size_t kRowBlock = 16;  // rows whose decoded scales are kept while token tiles pass
+constexpr size_t kRowBlock = 4;   // rows whose scales are decoded together, just before they are read
 
 __mmask16 mask16(size_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
 __mmask32 mask32(size_t n) { return n >= 32 ? ~__mmask32(0) : (__mmask32(1) << n) - 1; }
@@ -234,17 +234,6 @@ void decode_row_scales(const QTensor& w, size_t r, float* sc, float* bi) {
   }
 }
 
-// Scales (and biases) of rows [r0, r1) into L2, ahead of their decoding.
-void prefetch_scales(const QTensor& w, size_t r0, size_t r1) {
-  const size_t size = w.spec.mode != QuantMode::Affine ? 1 : w.dtype == DType::F32 ? 4 : 2;
-  const size_t row = size_t(w.cols / w.spec.group) * size;
-  for (const void* p : {w.scales, w.biases}) {
-    if (!p) continue;
-    const char* b = static_cast<const char*>(p);
-    for (size_t off = r0 * row; off < r1 * row; off += 64) _mm_prefetch(b + off, _MM_HINT_T1);
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Integer path.
 
@@ -315,6 +304,8 @@ struct TileArgs {
   int group_shift;            // log2(group)
   const float* sc;            // decoded scales of the tile's first row; rows `stride` apart
   size_t stride;
+  const char* meta[2];        // stored scales and biases (null if none) of the tensor's first row
+  size_t meta_chunk;          // their bytes per chunk of a row
 };
 
 template <int B, bool kFp4, int R, int T>
@@ -349,12 +340,16 @@ inline void tile(const uint8_t* w, const TileArgs& ta, const IntConsts& k, __m51
   constexpr size_t kChunkBytes = kChunk * B / 8;
   const size_t full = ta.cols / kChunk, safe = std::min(full, ta.safe);
   Codes u[R];
-  // The next tile's rows are fetched into L2 while this one is read, at the same pace: the
-  // hardware prefetcher alone leaves this loop well short of the read bandwidth.
+  // The next tile's rows, scales and biases are fetched into L2 while this one is read, at the
+  // same pace: the hardware prefetcher alone leaves this loop well short of the read bandwidth.
   const char* next = reinterpret_cast<const char*>(w) + R * ta.row_bytes;
+  const size_t meta_tile = R * ta.meta_chunk;
   size_t c = 0;
   for (; c < safe; ++c) {
     for (size_t off = c * R * kChunkBytes; off < (c + 1) * R * kChunkBytes; off += 64) _mm_prefetch(next + off, _MM_HINT_T1);
+    for (const char* m : ta.meta)
+      if (m)
+        for (size_t off = c * meta_tile; off < (c + 1) * meta_tile; off += 64) _mm_prefetch(m + off, _MM_HINT_T1);
     for (int r = 0; r < R; ++r) u[r] = load_chunk<B, kFp4>(w + size_t(r) * ta.row_bytes + c * kChunkBytes, k);
     tile_chunk<B, kFp4, R, T>(u, c, ta, k, acc);
   }
@@ -402,6 +397,10 @@ void run_tile(size_t r, const RowBlock& rb, TileArgs ta, const IntConsts& k) {
   const size_t last = (r + R - 1) * ta.row_bytes, avail = rb.total_bytes - last;
   ta.safe = avail >= load_span(B) ? (avail - load_span(B)) / (kChunk * B / 8) + 1 : 0;
   ta.sc += (r - rb.rb) * ta.stride;
+  // The stored scales of the next tile (a tile's share of a row's is meta_chunk per chunk).
+  const size_t meta_row = ta.meta_chunk * ((ta.cols + kChunk - 1) / kChunk);
+  for (const char*& m : ta.meta)
+    if (m) m += (r + R) * meta_row;
   __m512 acc[R][T];
   tile<B, kFp4, R, T>(rb.base + r * ta.row_bytes, ta, k, acc);
   for (int i = 0; i < R; ++i)
@@ -439,10 +438,11 @@ void int_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, s
   float* sc = scratch_of<float>(ScratchSlot::RowScales, kRowBlock * stride);
   float* bi = scratch_of<float>(ScratchSlot::RowBiases, kRowBlock * stride);
   RowBlock rb{static_cast<const uint8_t*>(w.weight), rows, rows * row_bytes, 0, affine ? bi : nullptr, groups, y};
-  TileArgs ta{&a, 0, cols, row_bytes, 0, group, __builtin_ctzll(group), sc, stride};
+  const size_t scale_size = w.spec.mode != QuantMode::Affine ? 1 : w.dtype == DType::F32 ? 4 : 2;
+  TileArgs ta{&a, 0, cols, row_bytes, 0, group, __builtin_ctzll(group), sc, stride,
+              {static_cast<const char*>(w.scales), static_cast<const char*>(w.biases)}, kChunk / group * scale_size};
   for (rb.rb = r0; rb.rb < r1; rb.rb += kRowBlock) {
     const size_t re = std::min(r1, rb.rb + kRowBlock);
-    prefetch_scales(w, re, std::min(r1, re + kRowBlock));
     for (size_t r = rb.rb; r < re; ++r) decode_row_scales(w, r, sc + (r - rb.rb) * stride, bi + (r - rb.rb) * stride);
     for (ta.t0 = 0; ta.t0 < n; ta.t0 += kTokenTile) {
       switch (std::min(kTokenTile, n - ta.t0)) {
