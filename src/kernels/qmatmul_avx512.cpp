@@ -67,12 +67,17 @@ struct IntConsts {
   __m512i field[2];       // 2/4-bit: GF2P8AFFINEQB matrices
   __m512i lut_lo, lut_hi;  // fp4: 2·E2M1 + 12 indexed by a byte's bits 0..5 / 2..5 (vpermb)
   __m512i scale_idx;      // group of each lane, counted from the chunk's first group
+  __m512i scale_perm;     // stored scale bytes → lanes (scale_perm below)
+  __mmask64 scale_keep;
   __mmask16 upper;        // lanes whose elements lie in the chunk's second activation block
 };
 
+enum class ScaleKind;
+void scale_perm(ScaleKind s, const int32_t* group_of_lane, uint8_t* idx, uint64_t& keep);
+
 template <int B>
-IntConsts int_consts(size_t group) {
-  alignas(64) uint8_t act[2][64], perm[2][64], shifts[64], lut_lo[64], lut_hi[64];
+IntConsts int_consts(size_t group, ScaleKind scale_kind) {
+  alignas(64) uint8_t act[2][64], perm[2][64], shifts[64], lut_lo[64], lut_hi[64], sperm[64];
   alignas(64) int32_t idx[16];
   for (int h = 0; h < 2; ++h)
     for (int i = 0; i < 64; ++i) {
@@ -98,6 +103,10 @@ IntConsts int_consts(size_t group) {
   k.lut_lo = _mm512_load_si512(lut_lo);
   k.lut_hi = _mm512_load_si512(lut_hi);
   k.scale_idx = _mm512_load_si512(idx);
+  uint64_t keep = 0;
+  scale_perm(scale_kind, idx, sperm, keep);
+  k.scale_perm = _mm512_load_si512(sperm);
+  k.scale_keep = __mmask64(keep);
   const auto f = [](int s, int w) { return int64_t(bit_field(s, w)); };
   if (B == 2) {
     k.field[0] = _mm512_set_epi64(f(2, 2), f(2, 2), f(2, 2), f(2, 2), f(0, 2), f(0, 2), f(0, 2), f(0, 2));
@@ -120,8 +129,9 @@ struct Activations {
   float* gsum = nullptr;    // [n, groups] affine only: Σ of the dequantized values of each group
 };
 
+// factor: a constant of the weight scales (see lane_scales), folded into the activation scales.
 void quantize_activations(Activations& a, const float* x, size_t n, size_t cols, const IntConsts& k, bool fp4,
-                          size_t group) {
+                          size_t group, float factor) {
   a.chunks = (cols + kChunk - 1) / kChunk;
   const size_t padded = a.chunks * kChunk, lanes = a.chunks * 16;
   a.q = scratch_of<int8_t>(ScratchSlot::QuantActs, n * padded);
@@ -166,7 +176,8 @@ void quantize_activations(Activations& a, const float* x, size_t n, size_t cols,
       _mm512_storeu_si512(qc, x0);
       _mm512_storeu_si512(qc + kBlock, x1);
       const size_t l0 = t * lanes + c * 16;
-      _mm512_storeu_ps(a.xs + l0, _mm512_mask_blend_ps(k.upper, _mm512_set1_ps(scale[0]), _mm512_set1_ps(scale[1])));
+      _mm512_storeu_ps(a.xs + l0, _mm512_mul_ps(_mm512_mask_blend_ps(k.upper, _mm512_set1_ps(scale[0]), _mm512_set1_ps(scale[1])),
+                                                _mm512_set1_ps(factor)));
       if (fp4) {
         const __m512i ones = _mm512_set1_epi8(1);
         const __m512i sum = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, x0), ones, x1);
@@ -294,22 +305,80 @@ inline Codes load_chunk_part(const uint8_t* p, size_t bytes, const IntConsts& k)
   }
 }
 
+// Group scales, read straight from their stored form for every chunk: one permute puts each
+// lane's scale where the conversion wants it. Decoding them in a separate pass per row would
+// add a burst of work during which the weight stream stalls.
+enum class ScaleKind { E4M3, E8M0, BF16, F16, F32 };
+
+constexpr size_t scale_size(ScaleKind s) {
+  return s == ScaleKind::F32 ? 4 : s == ScaleKind::BF16 || s == ScaleKind::F16 ? 2 : 1;
+}
+
+// vpermb indices (and kept bytes) that move the scale of each lane's group into place: the high
+// byte of a 16-bit lane (E4M3 → f16), the top byte of a 32-bit lane (E8M0 → fp32 exponent), the
+// high half of a 32-bit lane (BF16), a 16-bit lane (F16).
+void scale_perm(ScaleKind s, const int32_t* group_of_lane, uint8_t* idx, uint64_t& keep) {
+  keep = 0;
+  for (int i = 0; i < 64; ++i) idx[i] = 0;
+  for (int l = 0; l < 16; ++l) {
+    const int g = group_of_lane[l];
+    switch (s) {
+      case ScaleKind::E4M3: idx[2 * l + 1] = uint8_t(g), keep |= uint64_t(1) << (2 * l + 1); break;
+      case ScaleKind::F16: idx[2 * l] = uint8_t(2 * g), idx[2 * l + 1] = uint8_t(2 * g + 1), keep |= uint64_t(3) << (2 * l); break;
+      case ScaleKind::E8M0: idx[4 * l + 3] = uint8_t(g), keep |= uint64_t(1) << (4 * l + 3); break;
+      case ScaleKind::BF16: idx[4 * l + 2] = uint8_t(2 * g), idx[4 * l + 3] = uint8_t(2 * g + 1), keep |= uint64_t(3) << (4 * l + 2); break;
+      case ScaleKind::F32: break;
+    }
+  }
+}
+
+// The 16 lane scales of a chunk whose stored scales are the first bytes of v. E4M3 comes out
+// as value/256 and E8M0 with its factor left out: the activation scales carry those constants.
+template <ScaleKind S>
+inline __m512 lane_scales(__m128i v, const IntConsts& k) {
+  if constexpr (S == ScaleKind::E4M3) {
+    // E4M3 byte b in the high byte: sign stays at bit 15, the rest moves to bits 7..13 (f16).
+    const __m256i w = _mm256_maskz_permutexvar_epi8(__mmask32(k.scale_keep), _mm512_castsi512_si256(k.scale_perm), _mm256_castsi128_si256(v));
+    return _mm512_cvtph_ps(_mm256_and_si256(_mm256_srai_epi16(w, 1), _mm256_set1_epi16(int16_t(0xbfff))));
+  } else if constexpr (S == ScaleKind::F16) {
+    return _mm512_cvtph_ps(_mm256_permutexvar_epi8(_mm512_castsi512_si256(k.scale_perm), _mm256_castsi128_si256(v)));
+  } else if constexpr (S == ScaleKind::E8M0) {
+    // s → 2^(s−127): the byte into the exponent field; s = 0 is the denormal 2^−127.
+    const __m512i e = _mm512_srli_epi32(_mm512_maskz_permutexvar_epi8(k.scale_keep, k.scale_perm, _mm512_castsi128_si512(v)), 1);
+    return _mm512_castsi512_ps(_mm512_max_epi32(e, _mm512_set1_epi32(0x00400000)));
+  } else if constexpr (S == ScaleKind::BF16) {
+    return _mm512_castsi512_ps(_mm512_maskz_permutexvar_epi8(k.scale_keep, k.scale_perm, _mm512_castsi128_si512(v)));
+  } else {
+    return _mm512_permutexvar_ps(k.scale_idx, _mm512_castps128_ps512(_mm_castsi128_ps(v)));
+  }
+}
+
+// 16 affine biases (of `n` stored) as fp32.
+template <ScaleKind S>
+inline __m512 load_biases(const uint8_t* p, size_t n) {
+  const __mmask16 m = mask16(n);
+  if constexpr (S == ScaleKind::F32) {
+    return _mm512_maskz_loadu_ps(m, p);
+  } else if constexpr (S == ScaleKind::F16) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
+  } else {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
+  }
+}
+
 // R rows × T tokens, accumulated chunk by chunk.
 struct TileArgs {
   const Activations* a;
   size_t t0;                  // first token
   size_t cols, row_bytes;
-  size_t safe;                // chunks every row of the tile may load unmasked
-  size_t group;
-  int group_shift;            // log2(group)
-  const float* sc;            // decoded scales of the tile's first row; rows `stride` apart
-  size_t stride;
-  const char* meta[2];        // stored scales and biases (null if none) of the tensor's first row
-  size_t meta_chunk;          // their bytes per chunk of a row
+  size_t safe;                // chunks every row of the tile may load unmasked (codes and scales)
+  const uint8_t* scales;      // stored scales of the tile's first row, rows scale_row bytes apart
+  const uint8_t* biases;      // the same for affine biases; null otherwise
+  size_t scale_row, scale_chunk;  // stored scale bytes per row and per full chunk
 };
 
-template <int B, bool kFp4, int R, int T>
-inline void tile_chunk(const Codes* u, size_t c, const TileArgs& ta, const IntConsts& k, __m512 (&acc)[R][T]) {
+template <int B, bool kFp4, ScaleKind S, int R, int T>
+inline void tile_chunk(const Codes* u, const __m128i* sv, size_t c, const TileArgs& ta, const IntConsts& k, __m512 (&acc)[R][T]) {
   const Activations& a = *ta.a;
   const size_t padded = a.chunks * kChunk, lanes = a.chunks * 16;
   __m512i x0[T], x1[T], corr[T];
@@ -322,10 +391,8 @@ inline void tile_chunk(const Codes* u, size_t c, const TileArgs& ta, const IntCo
     xs[t] = _mm512_loadu_ps(a.xs + tok * lanes + c * 16);
     corr[t] = kFp4 ? _mm512_loadu_si512(a.corr + tok * lanes + c * 16) : _mm512_setzero_si512();
   }
-  const size_t g0 = (c * kChunk) >> ta.group_shift;
   for (int r = 0; r < R; ++r) {
-    const float* s = ta.sc + size_t(r) * ta.stride + g0;
-    const __m512 ws = ta.group >= kChunk ? _mm512_set1_ps(*s) : _mm512_permutexvar_ps(k.scale_idx, _mm512_loadu_ps(s));
+    const __m512 ws = lane_scales<S>(sv[r], k);
     for (int t = 0; t < T; ++t) {
       const __m512i dot = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(corr[t], u[r].u0, x0[t]), u[r].u1, x1[t]);
       acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws, xs[t]), acc[r][t]);
@@ -333,30 +400,39 @@ inline void tile_chunk(const Codes* u, size_t c, const TileArgs& ta, const IntCo
   }
 }
 
-template <int B, bool kFp4, int R, int T>
+template <int B, bool kFp4, ScaleKind S, int R, int T>
 inline void tile(const uint8_t* w, const TileArgs& ta, const IntConsts& k, __m512 (&acc)[R][T]) {
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   constexpr size_t kChunkBytes = kChunk * B / 8;
-  const size_t full = ta.cols / kChunk, safe = std::min(full, ta.safe);
+  const size_t full = ta.cols / kChunk, safe = std::min(full, ta.safe), cs = ta.scale_chunk;
   Codes u[R];
-  // The next tile's rows, scales and biases are fetched into L2 while this one is read, at the
+  __m128i sv[R];
+  // The next tile's codes, scales and biases are fetched into L2 while this one is read, at the
   // same pace: the hardware prefetcher alone leaves this loop well short of the read bandwidth.
   const char* next = reinterpret_cast<const char*>(w) + R * ta.row_bytes;
-  const size_t meta_tile = R * ta.meta_chunk;
+  const char* next_meta[2] = {reinterpret_cast<const char*>(ta.scales) + R * ta.scale_row,
+                              ta.biases ? reinterpret_cast<const char*>(ta.biases) + R * ta.scale_row : nullptr};
   size_t c = 0;
   for (; c < safe; ++c) {
     for (size_t off = c * R * kChunkBytes; off < (c + 1) * R * kChunkBytes; off += 64) _mm_prefetch(next + off, _MM_HINT_T1);
-    for (const char* m : ta.meta)
+    for (const char* m : next_meta)
       if (m)
-        for (size_t off = c * meta_tile; off < (c + 1) * meta_tile; off += 64) _mm_prefetch(m + off, _MM_HINT_T1);
-    for (int r = 0; r < R; ++r) u[r] = load_chunk<B, kFp4>(w + size_t(r) * ta.row_bytes + c * kChunkBytes, k);
-    tile_chunk<B, kFp4, R, T>(u, c, ta, k, acc);
+        for (size_t off = c * R * cs; off < (c + 1) * R * cs; off += 64) _mm_prefetch(m + off, _MM_HINT_T1);
+    for (int r = 0; r < R; ++r) {
+      u[r] = load_chunk<B, kFp4>(w + size_t(r) * ta.row_bytes + c * kChunkBytes, k);
+      sv[r] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(ta.scales + size_t(r) * ta.scale_row + c * cs));
+    }
+    tile_chunk<B, kFp4, S, R, T>(u, sv, c, ta, k, acc);
   }
   for (; c * kChunkBytes < ta.row_bytes; ++c) {
     const size_t bytes = std::min(kChunkBytes, ta.row_bytes - c * kChunkBytes);
-    for (int r = 0; r < R; ++r) u[r] = load_chunk_part<B, kFp4>(w + size_t(r) * ta.row_bytes + c * kChunkBytes, bytes, k);
-    tile_chunk<B, kFp4, R, T>(u, c, ta, k, acc);
+    const size_t sbytes = std::min(cs, ta.scale_row - c * cs);
+    for (int r = 0; r < R; ++r) {
+      u[r] = load_chunk_part<B, kFp4>(w + size_t(r) * ta.row_bytes + c * kChunkBytes, bytes, k);
+      sv[r] = _mm_maskz_loadu_epi8(mask16(sbytes), ta.scales + size_t(r) * ta.scale_row + c * cs);
+    }
+    tile_chunk<B, kFp4, S, R, T>(u, sv, c, ta, k, acc);
   }
 }
 
@@ -383,75 +459,82 @@ void fp8_row(const uint8_t* w, const float* sc, const float* x, size_t cols, flo
 // ---------------------------------------------------------------------------------------------
 // Row/token loops.
 
-struct RowBlock {
-  const uint8_t* base;   // the tensor's packed codes
-  size_t rows, total_bytes, rb;
-  const float* bi;       // decoded biases of row rb (affine), rows ta.stride apart
-  size_t groups;
+struct RowPass {
+  const uint8_t* codes;  // the tensor's packed codes
+  size_t rows, groups;
   float* y;
 };
 
-// Rows [r, r + R) of the block for the tile's tokens: products, affine biases, stores.
-template <int B, bool kFp4, int R, int T>
-void run_tile(size_t r, const RowBlock& rb, TileArgs ta, const IntConsts& k) {
-  const size_t last = (r + R - 1) * ta.row_bytes, avail = rb.total_bytes - last;
-  ta.safe = avail >= load_span(B) ? (avail - load_span(B)) / (kChunk * B / 8) + 1 : 0;
-  ta.sc += (r - rb.rb) * ta.stride;
-  // The stored scales of the next tile (a tile's share of a row's is meta_chunk per chunk).
-  const size_t meta_row = ta.meta_chunk * ((ta.cols + kChunk - 1) / kChunk);
-  for (const char*& m : ta.meta)
-    if (m) m += (r + R) * meta_row;
+// Rows [r, r + R) for the tile's tokens: products, affine biases, stores.
+template <int B, bool kFp4, ScaleKind S, int R, int T>
+void run_tile(size_t r, const RowPass& rp, TileArgs ta, const IntConsts& k) {
+  // Unmasked loads read load_span(B) code bytes and 16 scale bytes from a chunk's start.
+  const size_t code_left = (rp.rows - (r + R - 1)) * ta.row_bytes, scale_left = (rp.rows - (r + R - 1)) * ta.scale_row;
+  const size_t by_codes = code_left >= load_span(B) ? (code_left - load_span(B)) / (kChunk * B / 8) + 1 : 0;
+  const size_t by_scales = scale_left >= 16 ? (scale_left - 16) / ta.scale_chunk + 1 : 0;
+  ta.safe = std::min(by_codes, by_scales);
+  ta.scales += r * ta.scale_row;
+  if (ta.biases) ta.biases += r * ta.scale_row;
   __m512 acc[R][T];
-  tile<B, kFp4, R, T>(rb.base + r * ta.row_bytes, ta, k, acc);
+  tile<B, kFp4, S, R, T>(rp.codes + r * ta.row_bytes, ta, k, acc);
   for (int i = 0; i < R; ++i)
     for (int t = 0; t < T; ++t) {
       __m512 v = acc[i][t];
-      if (rb.bi) {
+      if (ta.biases) {
         // Σ_g bias_g · Σ_{i∈g} x_i, with the same (quantized) activations as the codes.
-        const float* b = rb.bi + (r - rb.rb + size_t(i)) * ta.stride;
-        const float* gs = ta.a->gsum + (ta.t0 + size_t(t)) * rb.groups;
-        for (size_t g = 0; g < rb.groups; g += 16) {
-          const __mmask16 m = mask16(rb.groups - g);
-          v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, b + g), _mm512_maskz_loadu_ps(m, gs + g), v);
-        }
+        const uint8_t* b = ta.biases + size_t(i) * ta.scale_row;
+        const float* gs = ta.a->gsum + (ta.t0 + size_t(t)) * rp.groups;
+        for (size_t g = 0; g < rp.groups; g += 16)
+          v = _mm512_fmadd_ps(load_biases<S>(b + g * scale_size(S), rp.groups - g), _mm512_maskz_loadu_ps(mask16(rp.groups - g), gs + g), v);
       }
-      rb.y[(ta.t0 + size_t(t)) * rb.rows + r + size_t(i)] = _mm512_reduce_add_ps(v);
+      rp.y[(ta.t0 + size_t(t)) * rp.rows + r + size_t(i)] = _mm512_reduce_add_ps(v);
     }
 }
 
-template <int B, bool kFp4, int T>
-void run_tiles(size_t r0, size_t r1, const RowBlock& rb, const TileArgs& ta, const IntConsts& k) {
+template <int B, bool kFp4, ScaleKind S, int T>
+void run_tiles(size_t r0, size_t r1, const RowPass& rp, const TileArgs& ta, const IntConsts& k) {
   constexpr int R = T == 1 ? 4 : T == 2 ? 2 : 1;
   size_t r = r0;
-  for (; r + R <= r1; r += R) run_tile<B, kFp4, R, T>(r, rb, ta, k);
-  for (; r < r1; ++r) run_tile<B, kFp4, 1, T>(r, rb, ta, k);
+  for (; r + R <= r1; r += R) run_tile<B, kFp4, S, R, T>(r, rp, ta, k);
+  for (; r < r1; ++r) run_tile<B, kFp4, S, 1, T>(r, rp, ta, k);
 }
 
-template <int B, bool kFp4>
+// Constant factors of the decoded scales, carried by the activation scales.
+float scale_factor(const QTensor& w) {
+  switch (w.spec.mode) {
+    case QuantMode::Mxfp4: return 0.5f;  // codes are 2·E2M1
+    case QuantMode::Nvfp4: return 0.5f * 256.0f * (w.global_scale != 0.0f ? w.global_scale / (448.0f * 6.0f) : 1.0f);
+    default: return 1.0f;
+  }
+}
+
+template <int B, bool kFp4, ScaleKind S>
 void int_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, size_t r1) {
   const size_t cols = size_t(w.cols), rows = size_t(w.rows), group = size_t(w.spec.group);
-  const size_t groups = cols / group, stride = groups + 16, row_bytes = cols * B / 8;
+  const size_t groups = cols / group, row_bytes = cols * B / 8;
   const bool affine = w.spec.mode == QuantMode::Affine;
-  const IntConsts k = int_consts<B>(group);
+  const IntConsts k = int_consts<B>(group, S);
   Activations a;
-  quantize_activations(a, x, n, cols, k, kFp4, affine ? group : 0);
-  float* sc = scratch_of<float>(ScratchSlot::RowScales, kRowBlock * stride);
-  float* bi = scratch_of<float>(ScratchSlot::RowBiases, kRowBlock * stride);
-  RowBlock rb{static_cast<const uint8_t*>(w.weight), rows, rows * row_bytes, 0, affine ? bi : nullptr, groups, y};
-  const size_t scale_size = w.spec.mode != QuantMode::Affine ? 1 : w.dtype == DType::F32 ? 4 : 2;
-  TileArgs ta{&a, 0, cols, row_bytes, 0, group, __builtin_ctzll(group), sc, stride,
-              {static_cast<const char*>(w.scales), static_cast<const char*>(w.biases)}, kChunk / group * scale_size};
-  for (rb.rb = r0; rb.rb < r1; rb.rb += kRowBlock) {
-    const size_t re = std::min(r1, rb.rb + kRowBlock);
-    for (size_t r = rb.rb; r < re; ++r) decode_row_scales(w, r, sc + (r - rb.rb) * stride, bi + (r - rb.rb) * stride);
-    for (ta.t0 = 0; ta.t0 < n; ta.t0 += kTokenTile) {
-      switch (std::min(kTokenTile, n - ta.t0)) {
-        case 4: run_tiles<B, kFp4, 4>(rb.rb, re, rb, ta, k); break;
-        case 3: run_tiles<B, kFp4, 3>(rb.rb, re, rb, ta, k); break;
-        case 2: run_tiles<B, kFp4, 2>(rb.rb, re, rb, ta, k); break;
-        default: run_tiles<B, kFp4, 1>(rb.rb, re, rb, ta, k); break;
-      }
+  quantize_activations(a, x, n, cols, k, kFp4, affine ? group : 0, scale_factor(w));
+  const RowPass rp{static_cast<const uint8_t*>(w.weight), rows, groups, y};
+  TileArgs ta{&a, 0, cols, row_bytes, 0, static_cast<const uint8_t*>(w.scales),
+              affine ? static_cast<const uint8_t*>(w.biases) : nullptr, groups * scale_size(S), kChunk / group * scale_size(S)};
+  for (ta.t0 = 0; ta.t0 < n; ta.t0 += kTokenTile) {
+    switch (std::min(kTokenTile, n - ta.t0)) {
+      case 4: run_tiles<B, kFp4, S, 4>(r0, r1, rp, ta, k); break;
+      case 3: run_tiles<B, kFp4, S, 3>(r0, r1, rp, ta, k); break;
+      case 2: run_tiles<B, kFp4, S, 2>(r0, r1, rp, ta, k); break;
+      default: run_tiles<B, kFp4, S, 1>(r0, r1, rp, ta, k); break;
     }
+  }
+}
+
+template <int B>
+void affine_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, size_t r1) {
+  switch (w.dtype) {
+    case DType::F32: return int_rows<B, false, ScaleKind::F32>(w, x, n, y, r0, r1);
+    case DType::F16: return int_rows<B, false, ScaleKind::F16>(w, x, n, y, r0, r1);
+    default: return int_rows<B, false, ScaleKind::BF16>(w, x, n, y, r0, r1);
   }
 }
 
@@ -486,17 +569,17 @@ void fp8_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, s
 void qmatmul_rows_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1) {
   if (r0 >= r1 || n_tokens == 0) return;
   switch (w.spec.mode) {
-    case QuantMode::Mxfp4:
-    case QuantMode::Nvfp4: return int_rows<4, true>(w, x, n_tokens, y, r0, r1);
+    case QuantMode::Mxfp4: return int_rows<4, true, ScaleKind::E8M0>(w, x, n_tokens, y, r0, r1);
+    case QuantMode::Nvfp4: return int_rows<4, true, ScaleKind::E4M3>(w, x, n_tokens, y, r0, r1);
     case QuantMode::Mxfp8: return fp8_rows(w, x, n_tokens, y, r0, r1);
     case QuantMode::Affine:
       switch (w.spec.bits) {
-        case 2: return int_rows<2, false>(w, x, n_tokens, y, r0, r1);
-        case 3: return int_rows<3, false>(w, x, n_tokens, y, r0, r1);
-        case 4: return int_rows<4, false>(w, x, n_tokens, y, r0, r1);
-        case 5: return int_rows<5, false>(w, x, n_tokens, y, r0, r1);
-        case 6: return int_rows<6, false>(w, x, n_tokens, y, r0, r1);
-        default: return int_rows<8, false>(w, x, n_tokens, y, r0, r1);
+        case 2: return affine_rows<2>(w, x, n_tokens, y, r0, r1);
+        case 3: return affine_rows<3>(w, x, n_tokens, y, r0, r1);
+        case 4: return affine_rows<4>(w, x, n_tokens, y, r0, r1);
+        case 5: return affine_rows<5>(w, x, n_tokens, y, r0, r1);
+        case 6: return affine_rows<6>(w, x, n_tokens, y, r0, r1);
+        default: return affine_rows<8>(w, x, n_tokens, y, r0, r1);
       }
     case QuantMode::None: break;
   }
