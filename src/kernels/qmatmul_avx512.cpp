@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/qmatmul.h"
 #include "kernels/scratch.h"
@@ -184,64 +185,6 @@ void quantize_activations(Activations& a, const float* x, size_t n, size_t cols,
         _mm512_storeu_si512(a.corr + l0, _mm512_mullo_epi32(sum, _mm512_set1_epi32(-12)));
       }
     }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Group scales of a row, decoded to fp32 (with the format's constant factors folded in).
-
-void decode_float_scales(const void* p, DType dt, size_t i0, size_t n, float* out) {
-  for (size_t i = 0; i < n; i += 16) {
-    const __mmask16 m = mask16(n - i);
-    __m512 v;
-    if (dt == DType::F32) {
-      v = _mm512_maskz_loadu_ps(m, static_cast<const float*>(p) + i0 + i);
-    } else {
-      const __m256i h = _mm256_maskz_loadu_epi16(m, static_cast<const uint16_t*>(p) + i0 + i);
-      v = dt == DType::F16 ? _mm512_cvtph_ps(h) : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-    }
-    _mm512_storeu_ps(out + i, v);
-  }
-}
-
-// E8M0 s → 2^(s−127) · factor (s = 0 is the denormal 2^−127, 255 is inf).
-void decode_e8m0(const uint8_t* s, size_t n, float factor, float* out) {
-  for (size_t i = 0; i < n; i += 16) {
-    const __m512i e = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask16(n - i), s + i));
-    const __m512i bits = _mm512_max_epi32(_mm512_slli_epi32(e, 23), _mm512_set1_epi32(0x00400000));
-    _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_castsi512_ps(bits), _mm512_set1_ps(factor)));
-  }
-}
-
-// E4M3 bytes b → f16 bits ((b&0x7f)<<7 | (b&0x80)<<8), the magnitude / 2^8.
-__m256i e4m3_to_f16_bits(__m128i b) {
-  const __m256i w = _mm256_slli_epi16(_mm256_cvtepi8_epi16(b), 7);  // sign extension fills bit 15
-  return _mm256_and_si256(w, _mm256_set1_epi16(int16_t(0xbf80)));
-}
-
-void decode_e4m3(const uint8_t* s, size_t n, float factor, float* out) {
-  for (size_t i = 0; i < n; i += 16) {
-    const __m512 v = _mm512_cvtph_ps(e4m3_to_f16_bits(_mm_maskz_loadu_epi8(mask16(n - i), s + i)));
-    _mm512_storeu_ps(out + i, _mm512_mul_ps(v, _mm512_set1_ps(factor * 256.0f)));
-  }
-}
-
-// Scales (and affine biases) of row r into sc/bi, zero-padded by 16 for vector loads past the end.
-void decode_row_scales(const QTensor& w, size_t r, float* sc, float* bi) {
-  const size_t groups = size_t(w.cols / w.spec.group), i0 = r * groups;
-  std::fill(sc + groups, sc + groups + 16, 0.0f);
-  const auto* u8 = static_cast<const uint8_t*>(w.scales);
-  switch (w.spec.mode) {
-    case QuantMode::Affine:
-      decode_float_scales(w.scales, w.dtype, i0, groups, sc);
-      decode_float_scales(w.biases, w.dtype, i0, groups, bi);
-      break;
-    case QuantMode::Mxfp4: decode_e8m0(u8 + i0, groups, 0.5f, sc); break;  // codes are 2·E2M1
-    case QuantMode::Nvfp4:
-      decode_e4m3(u8 + i0, groups, 0.5f * (w.global_scale != 0.0f ? w.global_scale / (448.0f * 6.0f) : 1.0f), sc);
-      break;
-    case QuantMode::Mxfp8: decode_e8m0(u8 + i0, groups, 256.0f, sc); break;  // f16 widening gives value/256
-    case QuantMode::None: break;
   }
 }
 
@@ -437,26 +380,6 @@ inline void tile(const uint8_t* w, const TileArgs& ta, const IntConsts& k, __m51
 }
 
 // ---------------------------------------------------------------------------------------------
-// fp32 path for mxfp8: E4M3 bytes widened through f16, 32 weights (one group) at a time.
-
-template <int T>
-void fp8_row(const uint8_t* w, const float* sc, const float* x, size_t cols, float* out) {
-  __m512 acc[T];
-  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
-  for (size_t g = 0; g < cols / 32; ++g) {
-    const __m512 w0 = _mm512_cvtph_ps(e4m3_to_f16_bits(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 32 * g))));
-    const __m512 w1 = _mm512_cvtph_ps(e4m3_to_f16_bits(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 32 * g + 16))));
-    const __m512 s = _mm512_set1_ps(sc[g]);
-    for (int t = 0; t < T; ++t) {
-      const float* xt = x + size_t(t) * cols + 32 * g;
-      const __m512 p = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xt + 16), _mm512_mul_ps(w0, _mm512_loadu_ps(xt)));
-      acc[t] = _mm512_fmadd_ps(p, s, acc[t]);
-    }
-  }
-  for (int t = 0; t < T; ++t) out[t] = _mm512_reduce_add_ps(acc[t]);
-}
-
-// ---------------------------------------------------------------------------------------------
 // Row/token loops.
 
 struct RowPass {
@@ -538,27 +461,99 @@ void affine_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// mxfp8: E4M3 weights widened exactly to bf16 against bf16 activations (vdpbf16ps), one group
+// of 32 weights per instruction, scaled in fp32.
+
+// E8M0 s → 2^(s−127) · factor (s = 0 is the denormal 2^−127, 255 is inf).
+void decode_e8m0(const uint8_t* s, size_t n, float factor, float* out) {
+  for (size_t i = 0; i < n; i += 16) {
+    const __m512i e = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask16(n - i), s + i));
+    const __m512i bits = _mm512_max_epi32(_mm512_slli_epi32(e, 23), _mm512_set1_epi32(0x00400000));
+    _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_castsi512_ps(bits), _mm512_set1_ps(factor)));
+  }
+}
+
+// 32 E4M3 bytes → 32 bf16 of 256 × their value, exactly. Normal codes keep exponent and mantissa
+// bits and get 128 added to the exponent by one OR (E4M3's bias is 7, bf16's 127, and 2^8 more);
+// subnormals (exponent 0: m·2^−9, times 256 = m/2) come from a table of their eight values.
+inline __m512i e4m3_to_bf16(__m256i b, __m512i subnormals) {
+  const __m512i w = _mm512_cvtepi8_epi16(b);  // sign-extended: bit 15 is the sign
+  const __m512i s = _mm512_slli_epi16(w, 4);  // exponent at bits 7..10, mantissa at 4..6
+  __m512i mag = _mm512_ternarylogic_epi32(s, _mm512_set1_epi16(0x07f0), _mm512_set1_epi16(0x4000), 0xea);  // (s & m) | e
+  // vpermw reads index bits 0..4, which for exponent 0 are the mantissa.
+  mag = _mm512_mask_permutexvar_epi16(mag, _mm256_testn_epi8_mask(b, _mm256_set1_epi8(0x78)), w, subnormals);
+  return _mm512_ternarylogic_epi32(mag, w, _mm512_set1_epi16(int16_t(0x8000)), 0xf8);  // mag | (w & sign)
+}
+
+struct Fp8Args {
+  const uint16_t* xb;  // bf16 activations of the tile's first token, [T, cols]
+  size_t cols;
+  const float* sc;     // decoded scales (÷256) of the tile's first row, rows `stride` apart
+  size_t stride;
+  __m512i subnormals;
+};
+
+template <int R, int T>
+void fp8_tile(const uint8_t* w, const Fp8Args& fa, float (&out)[R][T]) {
+  __m512 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  // The next tile's rows into L2 at the pace this one is read (as the integer path).
+  const char* next = reinterpret_cast<const char*>(w) + R * fa.cols;
+  for (size_t g = 0; g < fa.cols / 32; ++g) {
+    for (size_t off = g * R * 32; off < (g + 1) * R * 32; off += 64) _mm_prefetch(next + off, _MM_HINT_T1);
+    __m512bh x[T];
+    for (int t = 0; t < T; ++t) x[t] = __m512bh(_mm512_loadu_si512(fa.xb + size_t(t) * fa.cols + 32 * g));
+    for (int r = 0; r < R; ++r) {
+      const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + size_t(r) * fa.cols + 32 * g));
+      const __m512bh wb = __m512bh(e4m3_to_bf16(b, fa.subnormals));
+      const __m512 s = _mm512_set1_ps(fa.sc[size_t(r) * fa.stride + g]);
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_fmadd_ps(_mm512_dpbf16_ps(_mm512_setzero_ps(), wb, x[t]), s, acc[r][t]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) out[r][t] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
+template <int T>
+void fp8_tiles(size_t r0, size_t r1, const uint8_t* base, const Fp8Args& fa, size_t t0, size_t rows, float* y) {
+  constexpr int R = T == 1 ? 4 : T == 2 ? 2 : 1;
+  auto run = [&](size_t r, auto tile_rows) {
+    constexpr int RR = decltype(tile_rows)::value;
+    float out[RR][T];
+    Fp8Args a = fa;
+    a.sc += (r - r0) * fa.stride;
+    fp8_tile<RR, T>(base + r * fa.cols, a, out);
+    for (int i = 0; i < RR; ++i)
+      for (int t = 0; t < T; ++t) y[(t0 + size_t(t)) * rows + r + size_t(i)] = out[i][t];
+  };
+  size_t r = r0;
+  for (; r + R <= r1; r += R) run(r, std::integral_constant<int, R>());
+  for (; r < r1; ++r) run(r, std::integral_constant<int, 1>());
+}
+
 void fp8_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, size_t r1) {
-  const size_t cols = size_t(w.cols), rows = size_t(w.rows), stride = cols / 32 + 16;
+  const size_t cols = size_t(w.cols), rows = size_t(w.rows), groups = cols / 32, stride = groups;
+  // Activations to bf16 (round to nearest even), once per call.
+  uint16_t* xb = scratch_of<uint16_t>(ScratchSlot::PackedTokens, n * cols);
+  for (size_t i = 0; i < n * cols; i += 32)
+    _mm512_storeu_si512(xb + i, __m512i(_mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(x + i))));
   float* sc = scratch_of<float>(ScratchSlot::RowScales, kRowBlock * stride);
+  alignas(64) uint16_t sub[32] = {0, 0x3f00, 0x3f80, 0x3fc0, 0x4000, 0x4020, 0x4040, 0x4060};
+  Fp8Args fa{xb, cols, sc, stride, _mm512_load_si512(sub)};
   const auto* base = static_cast<const uint8_t*>(w.weight);
+  const auto* scales = static_cast<const uint8_t*>(w.scales);
   for (size_t rb = r0; rb < r1; rb += kRowBlock) {
     const size_t re = std::min(r1, rb + kRowBlock);
-    for (size_t r = rb; r < re; ++r) decode_row_scales(w, r, sc + (r - rb) * stride, nullptr);
+    decode_e8m0(scales + rb * groups, (re - rb) * groups, 1.0f / 256.0f, sc);
     for (size_t t0 = 0; t0 < n; t0 += kTokenTile) {
-      const size_t nt = std::min(kTokenTile, n - t0);
-      const float* xt = x + t0 * cols;
-      for (size_t r = rb; r < re; ++r) {
-        const uint8_t* wr = base + r * cols;
-        const float* s = sc + (r - rb) * stride;
-        float out[kTokenTile];
-        switch (nt) {
-          case 4: fp8_row<4>(wr, s, xt, cols, out); break;
-          case 3: fp8_row<3>(wr, s, xt, cols, out); break;
-          case 2: fp8_row<2>(wr, s, xt, cols, out); break;
-          default: fp8_row<1>(wr, s, xt, cols, out); break;
-        }
-        for (size_t t = 0; t < nt; ++t) y[(t0 + t) * rows + r] = out[t];
+      fa.xb = xb + t0 * cols;
+      switch (std::min(kTokenTile, n - t0)) {
+        case 4: fp8_tiles<4>(rb, re, base, fa, t0, rows, y); break;
+        case 3: fp8_tiles<3>(rb, re, base, fa, t0, rows, y); break;
+        case 2: fp8_tiles<2>(rb, re, base, fa, t0, rows, y); break;
+        default: fp8_tiles<1>(rb, re, base, fa, t0, rows, y); break;
       }
     }
   }
