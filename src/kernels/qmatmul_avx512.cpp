@@ -14,10 +14,13 @@
 //   8-bit     the qwords of the two 64-byte halves interleaved (unpacklo / unpackhi).
 // E2M1 codes go through a vpermb table to 2·value + 12 (unsigned, 0..24); the +12 is undone by
 // starting the chunk's dot product from −12·Σx of each lane, precomputed per token. Per chunk
-// the int32 lanes are converted to fp32 and multiplied by the weight's group scale (one vpermps,
-// or a broadcast for groups of 128) times the activation block scale of the lane (a vector
-// precomputed per token). Four rows go together for one token (two for two tokens): they share
-// the activation loads, and their independent accumulators hide the fp32 latency.
+// the int32 lanes are converted to fp32 and multiplied by the weight's group scale, read from
+// its stored form and put in place by one permute (lane_scales), times the activation block
+// scale of the lane (a vector precomputed per token). Four rows go together for one token (two
+// for two tokens): they share the activation loads, and their independent accumulators hide the
+// fp32 latency. The next four rows are prefetched into L2 while these are read.
+//
+// mxfp8: E4M3 weights widened exactly to bf16 against bf16 activations (vdpbf16ps).
 //
 // Helpers stay in an anonymous namespace: an inline function shared with baseline code could be
 // emitted here with AVX-512 encodings and picked by the linker for callers on older CPUs.
@@ -37,7 +40,7 @@ namespace {
 constexpr size_t kChunk = 128;                 // weights per inner step
 constexpr size_t kBlock = kActivationBlock;    // 64: activations sharing one int8 scale
 constexpr size_t kTokenTile = 4;
-constexpr size_t kRowBlock = 4;   // rows whose scales are decoded together, just before they are read
+constexpr size_t kRowBlock = 4;   // mxfp8: rows whose scales are decoded together, just before they are read
 
 __mmask16 mask16(size_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
 __mmask32 mask32(size_t n) { return n >= 32 ? ~__mmask32(0) : (__mmask32(1) << n) - 1; }
