@@ -171,7 +171,9 @@ int main(int argc, char** argv) {
     b->Unit(benchmark::kMillisecond)->UseRealTime();
   }
   for (const Format& f : kFormats)
-    benchmark::RegisterBenchmark((std::string("matvec_hot/") + f.name).c_str(), BM_MatvecHot, f)->Args({128, 5120})->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark((std::string("matvec_hot/") + f.name).c_str(), BM_MatvecHot, f)
+        ->Args({128, 5120})
+        ->Unit(benchmark::kMicrosecond);
   for (const Format& f : kFormats)
     benchmark::RegisterBenchmark((std::string("prefill/") + f.name).c_str(), BM_Matmul, f)
         ->Args({5120, 5120, 512})

@@ -272,7 +272,9 @@ void scale_perm(ScaleKind s, const int32_t* group_of_lane, uint8_t* idx, uint64_
       case ScaleKind::E4M3: idx[2 * l + 1] = uint8_t(g), keep |= uint64_t(1) << (2 * l + 1); break;
       case ScaleKind::F16: idx[2 * l] = uint8_t(2 * g), idx[2 * l + 1] = uint8_t(2 * g + 1), keep |= uint64_t(3) << (2 * l); break;
       case ScaleKind::E8M0: idx[4 * l + 3] = uint8_t(g), keep |= uint64_t(1) << (4 * l + 3); break;
-      case ScaleKind::BF16: idx[4 * l + 2] = uint8_t(2 * g), idx[4 * l + 3] = uint8_t(2 * g + 1), keep |= uint64_t(3) << (4 * l + 2); break;
+      case ScaleKind::BF16:
+        idx[4 * l + 2] = uint8_t(2 * g), idx[4 * l + 3] = uint8_t(2 * g + 1), keep |= uint64_t(3) << (4 * l + 2);
+        break;
       case ScaleKind::F32: break;
     }
   }
@@ -284,7 +286,8 @@ template <ScaleKind S>
 inline __m512 lane_scales(__m128i v, const IntConsts& k) {
   if constexpr (S == ScaleKind::E4M3) {
     // E4M3 byte b in the high byte: sign stays at bit 15, the rest moves to bits 7..13 (f16).
-    const __m256i w = _mm256_maskz_permutexvar_epi8(__mmask32(k.scale_keep), _mm512_castsi512_si256(k.scale_perm), _mm256_castsi128_si256(v));
+    const __m256i w = _mm256_maskz_permutexvar_epi8(__mmask32(k.scale_keep), _mm512_castsi512_si256(k.scale_perm),
+                                                    _mm256_castsi128_si256(v));
     return _mm512_cvtph_ps(_mm256_and_si256(_mm256_srai_epi16(w, 1), _mm256_set1_epi16(int16_t(0xbfff))));
   } else if constexpr (S == ScaleKind::F16) {
     return _mm512_cvtph_ps(_mm256_permutexvar_epi8(_mm512_castsi512_si256(k.scale_perm), _mm256_castsi128_si256(v)));
@@ -411,7 +414,8 @@ void run_tile(size_t r, const RowPass& rp, TileArgs ta, const IntConsts& k) {
         const uint8_t* b = ta.biases + size_t(i) * ta.scale_row;
         const float* gs = ta.a->gsum + (ta.t0 + size_t(t)) * rp.groups;
         for (size_t g = 0; g < rp.groups; g += 16)
-          v = _mm512_fmadd_ps(load_biases<S>(b + g * scale_size(S), rp.groups - g), _mm512_maskz_loadu_ps(mask16(rp.groups - g), gs + g), v);
+          v = _mm512_fmadd_ps(load_biases<S>(b + g * scale_size(S), rp.groups - g),
+                              _mm512_maskz_loadu_ps(mask16(rp.groups - g), gs + g), v);
       }
       rp.y[(ta.t0 + size_t(t)) * rp.rows + r + size_t(i)] = _mm512_reduce_add_ps(v);
     }

@@ -142,7 +142,8 @@ TEST(QMatmul, EveryByteCodeMatchesDequantizedDoubleProduct) {
     for (size_t n : {size_t(1), size_t(3)}) {
       // Integers in [-127, 127] with ±127 in every block of 64: exact in int8 and in bf16.
       std::vector<float> x(n * l.cols);
-      for (size_t i = 0; i < x.size(); ++i) x[i] = i % kActivationBlock == 5 ? (rng() % 2 ? 127.0f : -127.0f) : float(int(rng() % 255) - 127);
+      for (size_t i = 0; i < x.size(); ++i)
+        x[i] = i % kActivationBlock == 5 ? (rng() % 2 ? 127.0f : -127.0f) : float(int(rng() % 255) - 127);
       expect_all_isas_match(w, x, n, true);
     }
   }
