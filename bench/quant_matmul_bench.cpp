@@ -8,6 +8,8 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -20,14 +22,20 @@ namespace {
 
 using namespace mxlm;
 
+// Worker count: --threads=N (default: one per core), so kernels can be compared one core at a time.
+// --cpu-time (with --threads=1) times decode and the probe in the thread's CPU time instead of
+// wall time: on a machine shared with busy processes it leaves out the time the thread waited.
+int g_threads = 0;
+bool g_cpu_time = false;
+
 const ThreadPool& pool() {
-  static const ThreadPool p(0);
+  static const ThreadPool p(g_threads);
   return p;
 }
 
 // Measured again beside every decode benchmark: on a shared machine the bandwidth available
 // drifts, and the ratio is only meaningful against a probe taken under the same load.
-double probe_gbs() { return kernels::measure_read_bandwidth(pool(), size_t(1) << 30, 3); }
+double probe_gbs() { return kernels::measure_read_bandwidth(pool(), size_t(1) << 30, 3, g_cpu_time); }
 
 struct Format {
   const char* name;
@@ -116,21 +124,54 @@ void BM_Matmul(benchmark::State& state, Format f) {
   }
 }
 
+// Decode from cache: one small matrix that stays in L2, timed in CPU time of the calling thread
+// (run it with --threads=1). Its GB/s is the kernel's compute ceiling, which the DRAM-bound
+// figure can only approach when this one is well above the probe.
+void BM_MatvecHot(benchmark::State& state, Format f) {
+  const size_t rows = size_t(state.range(0)), cols = size_t(state.range(1));
+  const Copy c = make_copy(f, rows, cols, 7);
+  std::vector<float> x(cols), y(rows);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(int(i % 17) - 8) * 0.01f;
+  for (auto _ : state) {
+    kernels::matmul(c.view, x.data(), 1, y.data(), pool());
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(int64_t(double(state.iterations()) * double(c.view.stored_bytes())));
+}
+
 const int64_t kShapes[][2] = {{17408, 5120}, {5120, 17408}, {10240, 5120}, {12288, 5120}, {5120, 6144}, {248320, 5120}};
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Our own flag is taken out before Google Benchmark sees (and rejects) it.
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--threads=", 10) == 0)
+      g_threads = std::atoi(argv[i] + 10);
+    else if (std::strcmp(argv[i], "--cpu-time") == 0)
+      g_cpu_time = true;
+    else
+      argv[kept++] = argv[i];
+  }
+  argc = kept;
+  if (g_cpu_time && g_threads != 1) {
+    std::fprintf(stderr, "--cpu-time needs --threads=1\n");
+    return 2;
+  }
   for (const Format& f : kFormats) {
     auto* b = benchmark::RegisterBenchmark((std::string("matvec/") + f.name).c_str(), BM_Matmul, f);
     for (const auto& s : kShapes) b->Args({s[0], s[1], 1});
-    b->Unit(benchmark::kMillisecond)->UseRealTime();
+    b->Unit(benchmark::kMillisecond);
+    if (!g_cpu_time) b->UseRealTime();
   }
   for (const Format& f : kFormats) {
     auto* b = benchmark::RegisterBenchmark((std::string("decode_batch/") + f.name).c_str(), BM_Matmul, f);
     for (int64_t tokens = 2; tokens < int64_t(kernels::kGemmMinTokens); ++tokens) b->Args({17408, 5120, tokens});
     b->Unit(benchmark::kMillisecond)->UseRealTime();
   }
+  for (const Format& f : kFormats)
+    benchmark::RegisterBenchmark((std::string("matvec_hot/") + f.name).c_str(), BM_MatvecHot, f)->Args({128, 5120})->Unit(benchmark::kMicrosecond);
   for (const Format& f : kFormats)
     benchmark::RegisterBenchmark((std::string("prefill/") + f.name).c_str(), BM_Matmul, f)
         ->Args({5120, 5120, 512})

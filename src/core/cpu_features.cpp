@@ -41,6 +41,7 @@ CpuFeatures detect() {
     f.avx512dq = b & bit_AVX512DQ;
     f.avx512vnni = c & bit_AVX512VNNI;
     f.avx512vbmi = c & bit_AVX512VBMI;
+    f.gfni = c & bit_GFNI;
     unsigned a1, b1, c1, d1;
     __cpuid_count(7, 1, a1, b1, c1, d1);
     f.avx512bf16 = a1 & (1u << 5);
@@ -60,10 +61,11 @@ std::vector<Isa> supported_isas() {
   std::vector<Isa> isas{Isa::Scalar};
   const bool avx2 = f.avx2 && f.fma && f.f16c && f.bmi2;
   if (avx2) isas.push_back(Isa::Avx2);
-  // VBMI (byte permutes and multishift) unpacks every packed bit width in a few instructions;
-  // every CPU with AVX512-BF16 has it except Cooper Lake, which falls back to AVX2.
+  // VBMI (byte permutes and multishift) and GFNI (per-byte bit-field extraction) unpack every
+  // packed bit width in a few instructions; every CPU with AVX512-BF16 has them except Cooper
+  // Lake, which falls back to AVX2.
   if (avx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512bf16 && f.avx512vnni &&
-      f.avx512vbmi)
+      f.avx512vbmi && f.gfni)
     isas.push_back(Isa::Avx512);
   return isas;
 }

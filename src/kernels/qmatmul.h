@@ -7,11 +7,13 @@
 //                    activations (exact up to fp32 summation order).
 // qmatmul_rows_avx512 affine/mxfp4/nvfp4: integer dot products (VNNI vpdpbusd) of the codes with
 //                    activations quantized to int8 per block of 64 (scale max|x|/127, round to
-//                    nearest even); group scales are applied in fp32 per 64 weights, affine biases
+//                    nearest even); group scales are applied in fp32 per 8 weights, affine biases
 //                    through per-group activation sums. The weights are exact; the only extra
 //                    error is the activation rounding, at most max|x_block|/254 per element, i.e.
 //                    |Δy| ≤ Σ_i |w_i|·max|x_block(i)|/254 (about 0.2–0.4% relative on random
-//                    data). mxfp8 (E4M3 elements are not integers): fp32 path as AVX2.
+//                    data). mxfp8: E4M3 weights widened exactly to bf16, activations rounded to
+//                    bf16 (nearest even, |Δx| ≤ |x|·2^-8), products summed in fp32 (vdpbf16ps),
+//                    i.e. |Δy| ≤ Σ_i |w_i·x_i|/256.
 #pragma once
 
 #include <cstddef>

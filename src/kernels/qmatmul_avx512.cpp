@@ -1,12 +1,26 @@
 // AVX-512 kernels for quantized weights (see qmatmul.h for the numerics).
 //
-// Integer path (affine, mxfp4, nvfp4): each 64-weight chunk of a row is unpacked to one byte per
-// code with two VBMI instructions (vpermb gathers the bytes that hold each run of 8 codes into a
-// qword, vpmultishiftqb pulls every code to its own byte), which serves every bit width alike.
-// E2M1 codes go through a vpshufb table to 2·value + 12 (unsigned, 0..24); the +12 is undone by
-// starting each dot product from −12·Σx of its four activations, precomputed per token. One
-// vpdpbusd then multiplies the 64 codes into the int8 activations, and the group scales (times
-// the activation block scale) are applied in fp32 to the 16 int32 lanes.
+// Integer path (affine, mxfp4, nvfp4). A row is read 128 weights (one chunk) at a time. The
+// chunk's codes are unpacked into two vectors of 64 bytes, in whatever order costs the fewest
+// instructions for the bit width, and the chunk's int8 activations are stored once per call in
+// that same order, so two vpdpbusd put the whole chunk into one int32 accumulator. Every order
+// below gives each int32 lane 8 elements of one 16-element block of the chunk, so a lane never
+// straddles a group (≥ 16) or an activation block (64):
+//   4-bit     low nibbles (elements 2i: an and) | high nibbles (2i+1: one GF2P8AFFINEQB);
+//   2-bit     the 32 bytes in both halves of a register; bit fields 0|2 and 4|6 (a different bit
+//             matrix per qword) are pulled out by one GF2P8AFFINEQB each;
+//   3/5/6-bit runs of 8 codes (B bytes each) gathered into qwords by vpermb / vpermt2b and
+//             spread to bytes by vpmultishiftqb: even runs in the first vector, odd in the second;
+//   8-bit     the qwords of the two 64-byte halves interleaved (unpacklo / unpackhi).
+// E2M1 codes go through a vpermb table to 2·value + 12 (unsigned, 0..24); the +12 is undone by
+// starting the chunk's dot product from −12·Σx of each lane, precomputed per token. Per chunk
+// the int32 lanes are converted to fp32 and multiplied by the weight's group scale, read from
+// its stored form and put in place by one permute (lane_scales), times the activation block
+// scale of the lane (a vector precomputed per token). Four rows go together for one token (two
+// for two tokens): they share the activation loads, and their independent accumulators hide the
+// fp32 latency. The next four rows are prefetched into L2 while these are read.
+//
+// mxfp8: E4M3 weights widened exactly to bf16 against bf16 activations (vdpbf16ps).
 //
 // Helpers stay in an anonymous namespace: an inline function shared with baseline code could be
 // emitted here with AVX-512 encodings and picked by the linker for callers on older CPUs.
@@ -15,6 +29,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/qmatmul.h"
 #include "kernels/scratch.h"
@@ -22,94 +37,436 @@
 namespace mxlm::kernels {
 namespace {
 
-constexpr size_t kBlock = kActivationBlock;  // 64: one chunk of weights per activation block
+constexpr size_t kChunk = 128;                 // weights per inner step
+constexpr size_t kBlock = kActivationBlock;    // 64: activations sharing one int8 scale
 constexpr size_t kTokenTile = 4;
-constexpr size_t kRowBlock = 16;  // rows whose decoded scales are kept while token tiles pass
+constexpr size_t kRowBlock = 4;   // mxfp8: rows whose scales are decoded together, just before they are read
+
+__mmask16 mask16(size_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
+__mmask32 mask32(size_t n) { return n >= 32 ? ~__mmask32(0) : (__mmask32(1) << n) - 1; }
+__mmask64 mask64(size_t n) { return n >= 64 ? ~__mmask64(0) : (__mmask64(1) << n) - 1; }
+
+// ---------------------------------------------------------------------------------------------
+// Chunk layout of B-bit codes: the element (0..127) of a chunk that byte i (0..63) of code
+// vector h (0 or 1) holds, as described at the top of the file.
+constexpr int chunk_element(int B, int h, int i) {
+  if (B == 4) return 2 * i + h;
+  if (B == 2) return 4 * (i % 32) + 2 * h + i / 32;
+  if (B == 8) return (i / 8 % 2 ? 64 : 0) + 16 * (i / 16) + 8 * h + i % 8;
+  return 16 * (i / 8) + 8 * h + i % 8;
+}
+
+// GF2P8AFFINEQB matrix that moves bits [s, s+w) of every byte to bits [0, w) and clears the rest
+// (result bit i is the parity of matrix byte 7−i AND the source byte).
+constexpr uint64_t bit_field(int s, int w) {
+  uint64_t a = 0;
+  for (int i = 0; i < w; ++i) a |= (uint64_t(1) << (s + i)) << (8 * (7 - i));
+  return a;
+}
+
+struct IntConsts {
+  __m512i act_perm[2];    // vpermt2b indices: natural-order activations → chunk order
+  __m512i perm[2];        // 3/5/6-bit: bytes of the even / odd runs gathered into qwords
+  __m512i shifts;         // 3/5/6-bit: bit offset of each code inside its qword
+  __m512i field[2];       // 2/4-bit: GF2P8AFFINEQB matrices
+  __m512i lut_lo, lut_hi;  // fp4: 2·E2M1 + 12 indexed by a byte's bits 0..5 / 2..5 (vpermb)
+  __m512i scale_idx;      // group of each lane, counted from the chunk's first group
+  __m512i scale_perm;     // stored scale bytes → lanes (scale_perm below)
+  __mmask64 scale_keep;
+  __mmask16 upper;        // lanes whose elements lie in the chunk's second activation block
+};
+
+enum class ScaleKind;
+void scale_perm(ScaleKind s, const int32_t* group_of_lane, uint8_t* idx, uint64_t& keep);
+
+template <int B>
+IntConsts int_consts(size_t group, ScaleKind scale_kind) {
+  alignas(64) uint8_t act[2][64], perm[2][64], shifts[64], lut_lo[64], lut_hi[64], sperm[64];
+  alignas(64) int32_t idx[16];
+  for (int h = 0; h < 2; ++h)
+    for (int i = 0; i < 64; ++i) {
+      act[h][i] = uint8_t(chunk_element(B, h, i));
+      perm[h][i] = uint8_t(std::min(B * (2 * (i / 8) + h) + i % 8, 127));
+    }
+  for (int i = 0; i < 64; ++i) shifts[i] = uint8_t(B * (i % 8));
+  const int e2m1x2[8] = {0, 1, 2, 3, 4, 6, 8, 12};
+  auto fp4 = [&](int c) { return uint8_t((c & 8 ? -e2m1x2[c & 7] : e2m1x2[c & 7]) + 12); };
+  for (int i = 0; i < 64; ++i) lut_lo[i] = fp4(i & 15), lut_hi[i] = fp4(i >> 2);
+  IntConsts k;
+  k.upper = 0;
+  for (int l = 0; l < 16; ++l) {
+    const int e = chunk_element(B, 0, 4 * l);
+    idx[l] = int32_t(size_t(e) / group);
+    if (e >= int(kBlock)) k.upper = __mmask16(k.upper | (1u << l));
+  }
+  for (int h = 0; h < 2; ++h) {
+    k.act_perm[h] = _mm512_load_si512(act[h]);
+    k.perm[h] = _mm512_load_si512(perm[h]);
+  }
+  k.shifts = _mm512_load_si512(shifts);
+  k.lut_lo = _mm512_load_si512(lut_lo);
+  k.lut_hi = _mm512_load_si512(lut_hi);
+  k.scale_idx = _mm512_load_si512(idx);
+  uint64_t keep = 0;
+  scale_perm(scale_kind, idx, sperm, keep);
+  k.scale_perm = _mm512_load_si512(sperm);
+  k.scale_keep = __mmask64(keep);
+  const auto f = [](int s, int w) { return int64_t(bit_field(s, w)); };
+  if (B == 2) {
+    k.field[0] = _mm512_set_epi64(f(2, 2), f(2, 2), f(2, 2), f(2, 2), f(0, 2), f(0, 2), f(0, 2), f(0, 2));
+    k.field[1] = _mm512_set_epi64(f(6, 2), f(6, 2), f(6, 2), f(6, 2), f(4, 2), f(4, 2), f(4, 2), f(4, 2));
+  } else {
+    k.field[0] = _mm512_set1_epi64(f(0, 4));
+    k.field[1] = _mm512_set1_epi64(f(4, 4));
+  }
+  return k;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Activations, quantized once per call (per worker) into thread-local scratch that only grows.
 
 struct Activations {
-  size_t padded = 0, blocks = 0;
-  int8_t* q = nullptr;      // [n, padded] int8 values, zero beyond cols
-  float* scale = nullptr;   // [n, blocks] value = q · scale
-  int32_t* corr = nullptr;  // [n, padded/4] fp4 only: −12 · (sum of each four q)
+  size_t chunks = 0;
+  int8_t* q = nullptr;      // [n, chunks·128] int8 values in chunk order, zero beyond cols
+  float* xs = nullptr;      // [n, chunks·16] activation block scale of every lane
+  int32_t* corr = nullptr;  // [n, chunks·16] fp4 only: −12 · Σ of each lane's 8 values
   float* gsum = nullptr;    // [n, groups] affine only: Σ of the dequantized values of each group
 };
 
-__mmask16 mask16(size_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
-__mmask64 mask64(size_t n) { return n >= 64 ? ~__mmask64(0) : (__mmask64(1) << n) - 1; }
-
-// nibbles: store each block as [x0, x2, …, x62, x1, x3, …, x63], the order in which a 4-bit
-// chunk's low and high nibbles come out (see unpack<4>).
-void quantize_activations(Activations& a, const float* x, size_t n, size_t cols, bool fp4, bool nibbles, size_t group) {
-  a.blocks = (cols + kBlock - 1) / kBlock;
-  a.padded = a.blocks * kBlock;
-  a.q = scratch_of<int8_t>(ScratchSlot::QuantActs, n * a.padded);
-  a.scale = scratch_of<float>(ScratchSlot::ActScales, n * a.blocks);
-  if (fp4) a.corr = scratch_of<int32_t>(ScratchSlot::ActCorr, n * a.padded / 4);
+// factor: a constant of the weight scales (see lane_scales), folded into the activation scales.
+void quantize_activations(Activations& a, const float* x, size_t n, size_t cols, const IntConsts& k, bool fp4,
+                          size_t group, float factor) {
+  a.chunks = (cols + kChunk - 1) / kChunk;
+  const size_t padded = a.chunks * kChunk, lanes = a.chunks * 16;
+  a.q = scratch_of<int8_t>(ScratchSlot::QuantActs, n * padded);
+  a.xs = scratch_of<float>(ScratchSlot::ActScales, n * lanes);
+  if (fp4) a.corr = scratch_of<int32_t>(ScratchSlot::ActCorr, n * lanes);
   const size_t groups = group ? cols / group : 0;
   if (group) {
     a.gsum = scratch_of<float>(ScratchSlot::ActGroupSums, n * groups);
     std::memset(a.gsum, 0, n * groups * sizeof(float));
   }
-  alignas(64) uint8_t even_odd[64];
-  for (int i = 0; i < 64; ++i) even_odd[i] = uint8_t(i < 32 ? 2 * i : 2 * (i - 32) + 1);
-  const __m512i even_odd_idx = _mm512_load_si512(even_odd);
   const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+  alignas(64) int8_t nat[kChunk];
   for (size_t t = 0; t < n; ++t) {
     const float* xt = x + t * cols;
-    int8_t* qt = a.q + t * a.padded;
-    for (size_t b = 0; b < a.blocks; ++b) {
-      const size_t c0 = b * kBlock, nv = std::min(kBlock, cols - c0);
-      __m512 v[4];
-      __m512 m = _mm512_setzero_ps();
-      for (int i = 0; i < 4; ++i) {
-        const size_t off = size_t(i) * 16;
-        v[i] = _mm512_maskz_loadu_ps(mask16(nv > off ? nv - off : 0), xt + c0 + off);
-        m = _mm512_max_ps(m, _mm512_and_ps(v[i], abs_mask));
+    for (size_t c = 0; c < a.chunks; ++c) {
+      float scale[2] = {0.0f, 0.0f};
+      for (size_t h = 0; h < 2; ++h) {
+        const size_t c0 = c * kChunk + h * kBlock, nv = c0 < cols ? std::min(kBlock, cols - c0) : 0;
+        __m512 v[4];
+        __m512 m = _mm512_setzero_ps();
+        for (int i = 0; i < 4; ++i) {
+          const size_t off = size_t(i) * 16;
+          v[i] = _mm512_maskz_loadu_ps(mask16(nv > off ? nv - off : 0), xt + c0 + off);
+          m = _mm512_max_ps(m, _mm512_and_ps(v[i], abs_mask));
+        }
+        const float amax = _mm512_reduce_max_ps(m);
+        scale[h] = amax / 127.0f;
+        const __m512 inv = _mm512_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
+        for (int i = 0; i < 4; ++i) {
+          // Round to nearest even (the default MXCSR mode); |v·inv| ≤ 127 up to rounding.
+          const __m512i q32 = _mm512_cvtps_epi32(_mm512_mul_ps(v[i], inv));
+          _mm_store_si128(reinterpret_cast<__m128i*>(nat + h * kBlock + size_t(i) * 16), _mm512_cvtsepi32_epi8(q32));
+          // Affine biases need Σ of the (dequantized) activations of each group.
+          if (group && c0 + size_t(i) * 16 < cols)
+            a.gsum[t * groups + (c0 + size_t(i) * 16) / group] += float(_mm512_reduce_add_epi32(q32)) * scale[h];
+        }
       }
-      const float amax = _mm512_reduce_max_ps(m);
-      const float scale = amax / 127.0f;
-      a.scale[t * a.blocks + b] = scale;
-      const __m512 inv = _mm512_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
-      for (int i = 0; i < 4; ++i) {
-        // Round to nearest even (the default MXCSR mode); |v·inv| ≤ 127 up to rounding.
-        const __m512i q32 = _mm512_cvtps_epi32(_mm512_mul_ps(v[i], inv));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(qt + c0 + size_t(i) * 16), _mm512_cvtsepi32_epi8(q32));
-        // Affine biases need Σ of the (dequantized) activations of each group.
-        if (group && c0 + size_t(i) * 16 < cols)
-          a.gsum[t * groups + (c0 + size_t(i) * 16) / group] += float(_mm512_reduce_add_epi32(q32)) * scale;
-      }
-      __m512i q = _mm512_loadu_si512(qt + c0);
-      if (nibbles) {
-        q = _mm512_permutexvar_epi8(even_odd_idx, q);
-        _mm512_storeu_si512(qt + c0, q);
-      }
+      const __m512i lo = _mm512_load_si512(nat), hi = _mm512_load_si512(nat + kBlock);
+      const __m512i x0 = _mm512_permutex2var_epi8(lo, k.act_perm[0], hi);
+      const __m512i x1 = _mm512_permutex2var_epi8(lo, k.act_perm[1], hi);
+      int8_t* qc = a.q + t * padded + c * kChunk;
+      _mm512_storeu_si512(qc, x0);
+      _mm512_storeu_si512(qc + kBlock, x1);
+      const size_t l0 = t * lanes + c * 16;
+      _mm512_storeu_ps(a.xs + l0, _mm512_mul_ps(_mm512_mask_blend_ps(k.upper, _mm512_set1_ps(scale[0]), _mm512_set1_ps(scale[1])),
+                                                _mm512_set1_ps(factor)));
       if (fp4) {
-        const __m512i sum4 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), q);
-        _mm512_storeu_si512(a.corr + t * a.padded / 4 + b * 16, _mm512_mullo_epi32(sum4, _mm512_set1_epi32(-12)));
+        const __m512i ones = _mm512_set1_epi8(1);
+        const __m512i sum = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, x0), ones, x1);
+        _mm512_storeu_si512(a.corr + l0, _mm512_mullo_epi32(sum, _mm512_set1_epi32(-12)));
       }
     }
   }
 }
 
 // ---------------------------------------------------------------------------------------------
-// Group scales of a row, decoded to fp32 (with the format's constant factors folded in).
+// Integer path.
 
-void decode_float_scales(const void* p, DType dt, size_t i0, size_t n, float* out) {
-  for (size_t i = 0; i < n; i += 16) {
-    const __mmask16 m = mask16(n - i);
-    __m512 v;
-    if (dt == DType::F32) {
-      v = _mm512_maskz_loadu_ps(m, static_cast<const float*>(p) + i0 + i);
+struct Codes {
+  __m512i u0, u1;  // the chunk's codes (fp4: 2·value + 12) in chunk order, one per byte
+};
+
+// Bytes a full chunk's unmasked loads may touch (its own 16·B and what follows in memory).
+constexpr size_t load_span(int B) { return B == 2 ? 32 : B <= 4 ? 64 : 128; }
+
+template <int B, bool kFp4>
+inline Codes decode(__m512i r0, __m512i r1, const IntConsts& k) {
+  if constexpr (B == 4) {
+    if constexpr (kFp4) {
+      // vpermb looks at bits 0..5 only: the tables repeat over the bits that do not matter.
+      return {_mm512_permutexvar_epi8(r0, k.lut_lo), _mm512_permutexvar_epi8(_mm512_srli_epi16(r0, 2), k.lut_hi)};
     } else {
-      const __m256i h = _mm256_maskz_loadu_epi16(m, static_cast<const uint16_t*>(p) + i0 + i);
-      v = dt == DType::F16 ? _mm512_cvtph_ps(h) : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+      return {_mm512_and_si512(r0, _mm512_set1_epi8(0x0f)), _mm512_gf2p8affine_epi64_epi8(r0, k.field[1], 0)};
     }
-    _mm512_storeu_ps(out + i, v);
+  } else if constexpr (B == 2) {
+    return {_mm512_gf2p8affine_epi64_epi8(r0, k.field[0], 0), _mm512_gf2p8affine_epi64_epi8(r0, k.field[1], 0)};
+  } else if constexpr (B == 8) {
+    return {_mm512_unpacklo_epi64(r0, r1), _mm512_unpackhi_epi64(r0, r1)};
+  } else {
+    const __m512i mask = _mm512_set1_epi8(char((1 << B) - 1));
+    __m512i g0, g1;
+    if constexpr (B == 3) {
+      g0 = _mm512_permutexvar_epi8(k.perm[0], r0), g1 = _mm512_permutexvar_epi8(k.perm[1], r0);
+    } else {
+      g0 = _mm512_permutex2var_epi8(r0, k.perm[0], r1), g1 = _mm512_permutex2var_epi8(r0, k.perm[1], r1);
+    }
+    return {_mm512_and_si512(_mm512_multishift_epi64_epi8(k.shifts, g0), mask),
+            _mm512_and_si512(_mm512_multishift_epi64_epi8(k.shifts, g1), mask)};
   }
 }
+
+// A full chunk at p (unmasked loads; the caller checks load_span(B) bytes are readable).
+template <int B, bool kFp4>
+inline Codes load_chunk(const uint8_t* p, const IntConsts& k) {
+  if constexpr (B == 2) {
+    return decode<B, kFp4>(_mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), __m512i(), k);
+  } else if constexpr (B <= 4) {
+    return decode<B, kFp4>(_mm512_loadu_si512(p), __m512i(), k);
+  } else {
+    return decode<B, kFp4>(_mm512_loadu_si512(p), _mm512_loadu_si512(p + 64), k);
+  }
+}
+
+// The chunk at p of which only `bytes` exist (the end of a row, or of the tensor).
+template <int B, bool kFp4>
+inline Codes load_chunk_part(const uint8_t* p, size_t bytes, const IntConsts& k) {
+  if constexpr (B == 2) {
+    return decode<B, kFp4>(_mm512_broadcast_i64x4(_mm256_maskz_loadu_epi8(mask32(bytes), p)), __m512i(), k);
+  } else {
+    const __m512i r0 = _mm512_maskz_loadu_epi8(mask64(bytes), p);
+    const __m512i r1 = B > 4 ? _mm512_maskz_loadu_epi8(mask64(bytes > 64 ? bytes - 64 : 0), p + 64) : _mm512_setzero_si512();
+    return decode<B, kFp4>(r0, r1, k);
+  }
+}
+
+// Group scales, read straight from their stored form for every chunk: one permute puts each
+// lane's scale where the conversion wants it. Decoding them in a separate pass per row would
+// add a burst of work during which the weight stream stalls.
+enum class ScaleKind { E4M3, E8M0, BF16, F16, F32 };
+
+constexpr size_t scale_size(ScaleKind s) {
+  return s == ScaleKind::F32 ? 4 : s == ScaleKind::BF16 || s == ScaleKind::F16 ? 2 : 1;
+}
+
+// vpermb indices (and kept bytes) that move the scale of each lane's group into place: the high
+// byte of a 16-bit lane (E4M3 → f16), the top byte of a 32-bit lane (E8M0 → fp32 exponent), the
+// high half of a 32-bit lane (BF16), a 16-bit lane (F16).
+void scale_perm(ScaleKind s, const int32_t* group_of_lane, uint8_t* idx, uint64_t& keep) {
+  keep = 0;
+  for (int i = 0; i < 64; ++i) idx[i] = 0;
+  for (int l = 0; l < 16; ++l) {
+    const int g = group_of_lane[l];
+    switch (s) {
+      case ScaleKind::E4M3: idx[2 * l + 1] = uint8_t(g), keep |= uint64_t(1) << (2 * l + 1); break;
+      case ScaleKind::F16: idx[2 * l] = uint8_t(2 * g), idx[2 * l + 1] = uint8_t(2 * g + 1), keep |= uint64_t(3) << (2 * l); break;
+      case ScaleKind::E8M0: idx[4 * l + 3] = uint8_t(g), keep |= uint64_t(1) << (4 * l + 3); break;
+      case ScaleKind::BF16: idx[4 * l + 2] = uint8_t(2 * g), idx[4 * l + 3] = uint8_t(2 * g + 1), keep |= uint64_t(3) << (4 * l + 2); break;
+      case ScaleKind::F32: break;
+    }
+  }
+}
+
+// The 16 lane scales of a chunk whose stored scales are the first bytes of v. E4M3 comes out
+// as value/256 and E8M0 with its factor left out: the activation scales carry those constants.
+template <ScaleKind S>
+inline __m512 lane_scales(__m128i v, const IntConsts& k) {
+  if constexpr (S == ScaleKind::E4M3) {
+    // E4M3 byte b in the high byte: sign stays at bit 15, the rest moves to bits 7..13 (f16).
+    const __m256i w = _mm256_maskz_permutexvar_epi8(__mmask32(k.scale_keep), _mm512_castsi512_si256(k.scale_perm), _mm256_castsi128_si256(v));
+    return _mm512_cvtph_ps(_mm256_and_si256(_mm256_srai_epi16(w, 1), _mm256_set1_epi16(int16_t(0xbfff))));
+  } else if constexpr (S == ScaleKind::F16) {
+    return _mm512_cvtph_ps(_mm256_permutexvar_epi8(_mm512_castsi512_si256(k.scale_perm), _mm256_castsi128_si256(v)));
+  } else if constexpr (S == ScaleKind::E8M0) {
+    // s → 2^(s−127): the byte into the exponent field; s = 0 is the denormal 2^−127.
+    const __m512i e = _mm512_srli_epi32(_mm512_maskz_permutexvar_epi8(k.scale_keep, k.scale_perm, _mm512_castsi128_si512(v)), 1);
+    return _mm512_castsi512_ps(_mm512_max_epi32(e, _mm512_set1_epi32(0x00400000)));
+  } else if constexpr (S == ScaleKind::BF16) {
+    return _mm512_castsi512_ps(_mm512_maskz_permutexvar_epi8(k.scale_keep, k.scale_perm, _mm512_castsi128_si512(v)));
+  } else {
+    return _mm512_permutexvar_ps(k.scale_idx, _mm512_castps128_ps512(_mm_castsi128_ps(v)));
+  }
+}
+
+// 16 affine biases (of `n` stored) as fp32.
+template <ScaleKind S>
+inline __m512 load_biases(const uint8_t* p, size_t n) {
+  const __mmask16 m = mask16(n);
+  if constexpr (S == ScaleKind::F32) {
+    return _mm512_maskz_loadu_ps(m, p);
+  } else if constexpr (S == ScaleKind::F16) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
+  } else {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
+  }
+}
+
+// R rows × T tokens, accumulated chunk by chunk.
+struct TileArgs {
+  const Activations* a;
+  size_t t0;                  // first token
+  size_t cols, row_bytes;
+  size_t safe;                // chunks every row of the tile may load unmasked (codes and scales)
+  const uint8_t* scales;      // stored scales of the tile's first row, rows scale_row bytes apart
+  const uint8_t* biases;      // the same for affine biases; null otherwise
+  size_t scale_row, scale_chunk;  // stored scale bytes per row and per full chunk
+};
+
+template <int B, bool kFp4, ScaleKind S, int R, int T>
+inline void tile_chunk(const Codes* u, const __m128i* sv, size_t c, const TileArgs& ta, const IntConsts& k, __m512 (&acc)[R][T]) {
+  const Activations& a = *ta.a;
+  const size_t padded = a.chunks * kChunk, lanes = a.chunks * 16;
+  __m512i x0[T], x1[T], corr[T];
+  __m512 xs[T];
+  for (int t = 0; t < T; ++t) {
+    const size_t tok = ta.t0 + size_t(t);
+    const int8_t* q = a.q + tok * padded + c * kChunk;
+    x0[t] = _mm512_loadu_si512(q);
+    x1[t] = _mm512_loadu_si512(q + kBlock);
+    xs[t] = _mm512_loadu_ps(a.xs + tok * lanes + c * 16);
+    corr[t] = kFp4 ? _mm512_loadu_si512(a.corr + tok * lanes + c * 16) : _mm512_setzero_si512();
+  }
+  for (int r = 0; r < R; ++r) {
+    const __m512 ws = lane_scales<S>(sv[r], k);
+    for (int t = 0; t < T; ++t) {
+      const __m512i dot = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(corr[t], u[r].u0, x0[t]), u[r].u1, x1[t]);
+      acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws, xs[t]), acc[r][t]);
+    }
+  }
+}
+
+template <int B, bool kFp4, ScaleKind S, int R, int T>
+inline void tile(const uint8_t* w, const TileArgs& ta, const IntConsts& k, __m512 (&acc)[R][T]) {
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  constexpr size_t kChunkBytes = kChunk * B / 8;
+  const size_t full = ta.cols / kChunk, safe = std::min(full, ta.safe), cs = ta.scale_chunk;
+  Codes u[R];
+  __m128i sv[R];
+  // The next tile's codes, scales and biases are fetched into L2 while this one is read, at the
+  // same pace: the hardware prefetcher alone leaves this loop well short of the read bandwidth.
+  const char* next = reinterpret_cast<const char*>(w) + R * ta.row_bytes;
+  const char* next_meta[2] = {reinterpret_cast<const char*>(ta.scales) + R * ta.scale_row,
+                              ta.biases ? reinterpret_cast<const char*>(ta.biases) + R * ta.scale_row : nullptr};
+  size_t c = 0;
+  for (; c < safe; ++c) {
+    for (size_t off = c * R * kChunkBytes; off < (c + 1) * R * kChunkBytes; off += 64) _mm_prefetch(next + off, _MM_HINT_T1);
+    for (const char* m : next_meta)
+      if (m)
+        for (size_t off = c * R * cs; off < (c + 1) * R * cs; off += 64) _mm_prefetch(m + off, _MM_HINT_T1);
+    for (int r = 0; r < R; ++r) {
+      u[r] = load_chunk<B, kFp4>(w + size_t(r) * ta.row_bytes + c * kChunkBytes, k);
+      sv[r] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(ta.scales + size_t(r) * ta.scale_row + c * cs));
+    }
+    tile_chunk<B, kFp4, S, R, T>(u, sv, c, ta, k, acc);
+  }
+  for (; c * kChunkBytes < ta.row_bytes; ++c) {
+    const size_t bytes = std::min(kChunkBytes, ta.row_bytes - c * kChunkBytes);
+    const size_t sbytes = std::min(cs, ta.scale_row - c * cs);
+    for (int r = 0; r < R; ++r) {
+      u[r] = load_chunk_part<B, kFp4>(w + size_t(r) * ta.row_bytes + c * kChunkBytes, bytes, k);
+      sv[r] = _mm_maskz_loadu_epi8(mask16(sbytes), ta.scales + size_t(r) * ta.scale_row + c * cs);
+    }
+    tile_chunk<B, kFp4, S, R, T>(u, sv, c, ta, k, acc);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Row/token loops.
+
+struct RowPass {
+  const uint8_t* codes;  // the tensor's packed codes
+  size_t rows, groups;
+  float* y;
+};
+
+// Rows [r, r + R) for the tile's tokens: products, affine biases, stores.
+template <int B, bool kFp4, ScaleKind S, int R, int T>
+void run_tile(size_t r, const RowPass& rp, TileArgs ta, const IntConsts& k) {
+  // Unmasked loads read load_span(B) code bytes and 16 scale bytes from a chunk's start.
+  const size_t code_left = (rp.rows - (r + R - 1)) * ta.row_bytes, scale_left = (rp.rows - (r + R - 1)) * ta.scale_row;
+  const size_t by_codes = code_left >= load_span(B) ? (code_left - load_span(B)) / (kChunk * B / 8) + 1 : 0;
+  const size_t by_scales = scale_left >= 16 ? (scale_left - 16) / ta.scale_chunk + 1 : 0;
+  ta.safe = std::min(by_codes, by_scales);
+  ta.scales += r * ta.scale_row;
+  if (ta.biases) ta.biases += r * ta.scale_row;
+  __m512 acc[R][T];
+  tile<B, kFp4, S, R, T>(rp.codes + r * ta.row_bytes, ta, k, acc);
+  for (int i = 0; i < R; ++i)
+    for (int t = 0; t < T; ++t) {
+      __m512 v = acc[i][t];
+      if (ta.biases) {
+        // Σ_g bias_g · Σ_{i∈g} x_i, with the same (quantized) activations as the codes.
+        const uint8_t* b = ta.biases + size_t(i) * ta.scale_row;
+        const float* gs = ta.a->gsum + (ta.t0 + size_t(t)) * rp.groups;
+        for (size_t g = 0; g < rp.groups; g += 16)
+          v = _mm512_fmadd_ps(load_biases<S>(b + g * scale_size(S), rp.groups - g), _mm512_maskz_loadu_ps(mask16(rp.groups - g), gs + g), v);
+      }
+      rp.y[(ta.t0 + size_t(t)) * rp.rows + r + size_t(i)] = _mm512_reduce_add_ps(v);
+    }
+}
+
+template <int B, bool kFp4, ScaleKind S, int T>
+void run_tiles(size_t r0, size_t r1, const RowPass& rp, const TileArgs& ta, const IntConsts& k) {
+  constexpr int R = T == 1 ? 4 : T == 2 ? 2 : 1;
+  size_t r = r0;
+  for (; r + R <= r1; r += R) run_tile<B, kFp4, S, R, T>(r, rp, ta, k);
+  for (; r < r1; ++r) run_tile<B, kFp4, S, 1, T>(r, rp, ta, k);
+}
+
+// Constant factors of the decoded scales, carried by the activation scales.
+float scale_factor(const QTensor& w) {
+  switch (w.spec.mode) {
+    case QuantMode::Mxfp4: return 0.5f;  // codes are 2·E2M1
+    case QuantMode::Nvfp4: return 0.5f * 256.0f * (w.global_scale != 0.0f ? w.global_scale / (448.0f * 6.0f) : 1.0f);
+    default: return 1.0f;
+  }
+}
+
+template <int B, bool kFp4, ScaleKind S>
+void int_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, size_t r1) {
+  const size_t cols = size_t(w.cols), rows = size_t(w.rows), group = size_t(w.spec.group);
+  const size_t groups = cols / group, row_bytes = cols * B / 8;
+  const bool affine = w.spec.mode == QuantMode::Affine;
+  const IntConsts k = int_consts<B>(group, S);
+  Activations a;
+  quantize_activations(a, x, n, cols, k, kFp4, affine ? group : 0, scale_factor(w));
+  const RowPass rp{static_cast<const uint8_t*>(w.weight), rows, groups, y};
+  TileArgs ta{&a, 0, cols, row_bytes, 0, static_cast<const uint8_t*>(w.scales),
+              affine ? static_cast<const uint8_t*>(w.biases) : nullptr, groups * scale_size(S), kChunk / group * scale_size(S)};
+  for (ta.t0 = 0; ta.t0 < n; ta.t0 += kTokenTile) {
+    switch (std::min(kTokenTile, n - ta.t0)) {
+      case 4: run_tiles<B, kFp4, S, 4>(r0, r1, rp, ta, k); break;
+      case 3: run_tiles<B, kFp4, S, 3>(r0, r1, rp, ta, k); break;
+      case 2: run_tiles<B, kFp4, S, 2>(r0, r1, rp, ta, k); break;
+      default: run_tiles<B, kFp4, S, 1>(r0, r1, rp, ta, k); break;
+    }
+  }
+}
+
+template <int B>
+void affine_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, size_t r1) {
+  switch (w.dtype) {
+    case DType::F32: return int_rows<B, false, ScaleKind::F32>(w, x, n, y, r0, r1);
+    case DType::F16: return int_rows<B, false, ScaleKind::F16>(w, x, n, y, r0, r1);
+    default: return int_rows<B, false, ScaleKind::BF16>(w, x, n, y, r0, r1);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// mxfp8: E4M3 weights widened exactly to bf16 against bf16 activations (vdpbf16ps), one group
+// of 32 weights per instruction, scaled in fp32.
 
 // E8M0 s → 2^(s−127) · factor (s = 0 is the denormal 2^−127, 255 is inf).
 void decode_e8m0(const uint8_t* s, size_t n, float factor, float* out) {
@@ -120,229 +477,86 @@ void decode_e8m0(const uint8_t* s, size_t n, float factor, float* out) {
   }
 }
 
-// E4M3 bytes b → f16 bits ((b&0x7f)<<7 | (b&0x80)<<8), the magnitude / 2^8.
-__m256i e4m3_to_f16_bits(__m128i b) {
-  const __m256i w = _mm256_slli_epi16(_mm256_cvtepi8_epi16(b), 7);  // sign extension fills bit 15
-  return _mm256_and_si256(w, _mm256_set1_epi16(int16_t(0xbf80)));
+// 32 E4M3 bytes → 32 bf16 of 256 × their value, exactly. Normal codes keep exponent and mantissa
+// bits and get 128 added to the exponent by one OR (E4M3's bias is 7, bf16's 127, and 2^8 more);
+// subnormals (exponent 0: m·2^−9, times 256 = m/2) come from a table of their eight values.
+inline __m512i e4m3_to_bf16(__m256i b, __m512i subnormals) {
+  const __m512i w = _mm512_cvtepi8_epi16(b);  // sign-extended: bit 15 is the sign
+  const __m512i s = _mm512_slli_epi16(w, 4);  // exponent at bits 7..10, mantissa at 4..6
+  __m512i mag = _mm512_ternarylogic_epi32(s, _mm512_set1_epi16(0x07f0), _mm512_set1_epi16(0x4000), 0xea);  // (s & m) | e
+  // vpermw reads index bits 0..4, which for exponent 0 are the mantissa.
+  mag = _mm512_mask_permutexvar_epi16(mag, _mm256_testn_epi8_mask(b, _mm256_set1_epi8(0x78)), w, subnormals);
+  return _mm512_ternarylogic_epi32(mag, w, _mm512_set1_epi16(int16_t(0x8000)), 0xf8);  // mag | (w & sign)
 }
 
-void decode_e4m3(const uint8_t* s, size_t n, float factor, float* out) {
-  for (size_t i = 0; i < n; i += 16) {
-    const __m512 v = _mm512_cvtph_ps(e4m3_to_f16_bits(_mm_maskz_loadu_epi8(mask16(n - i), s + i)));
-    _mm512_storeu_ps(out + i, _mm512_mul_ps(v, _mm512_set1_ps(factor * 256.0f)));
-  }
-}
-
-// Scales (and affine biases) of row r into sc/bi, zero-padded by 16 for vector loads past the end.
-void decode_row_scales(const QTensor& w, size_t r, float* sc, float* bi) {
-  const size_t groups = size_t(w.cols / w.spec.group), i0 = r * groups;
-  std::fill(sc + groups, sc + groups + 16, 0.0f);
-  const auto* u8 = static_cast<const uint8_t*>(w.scales);
-  switch (w.spec.mode) {
-    case QuantMode::Affine:
-      decode_float_scales(w.scales, w.dtype, i0, groups, sc);
-      decode_float_scales(w.biases, w.dtype, i0, groups, bi);
-      break;
-    case QuantMode::Mxfp4: decode_e8m0(u8 + i0, groups, 0.5f, sc); break;  // codes are 2·E2M1
-    case QuantMode::Nvfp4:
-      decode_e4m3(u8 + i0, groups, 0.5f * (w.global_scale != 0.0f ? w.global_scale / (448.0f * 6.0f) : 1.0f), sc);
-      break;
-    case QuantMode::Mxfp8: decode_e8m0(u8 + i0, groups, 256.0f, sc); break;  // f16 widening gives value/256
-    case QuantMode::None: break;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Integer path.
-
-// 64 codes of B bits (natural order, one per byte) from the chunk at p, of which `bytes` exist.
-// 4-bit codes come out as [low nibbles of the 32 bytes | high nibbles], i.e. elements
-// [0, 2, …, 62 | 1, 3, …, 63]; the activations are stored in that order (quantize_activations),
-// which saves the two byte permutes (port 5) of the general path.
-template <int B>
-inline __m512i unpack(const uint8_t* p, __mmask64 m, __m512i perm, __m512i shifts) {
-  if constexpr (B == 4) {
-    const __m512i raw = _mm512_broadcast_i64x4(_mm256_maskz_loadu_epi8(__mmask32(m), p));
-    return _mm512_and_si512(_mm512_mask_srli_epi16(raw, __mmask32(0xffff0000u), raw, 4), _mm512_set1_epi8(0x0f));
-  }
-  const __m512i raw = _mm512_maskz_loadu_epi8(m, p);
-  if constexpr (B == 8) {
-    return raw;
-  } else {
-    const __m512i gathered = _mm512_permutexvar_epi8(perm, raw);
-    return _mm512_and_si512(_mm512_multishift_epi64_epi8(shifts, gathered), _mm512_set1_epi8(char((1 << B) - 1)));
-  }
-}
-
-struct IntConsts {
-  __m512i perm, shifts, lut, scale_idx;
-  bool broadcast;
+struct Fp8Args {
+  const uint16_t* xb;  // bf16 activations of the tile's first token, [T, cols]
+  size_t cols;
+  const float* sc;     // decoded scales (÷256) of the tile's first row, rows `stride` apart
+  size_t stride;
+  __m512i subnormals;
 };
 
-template <int B>
-IntConsts int_consts(size_t group) {
-  alignas(64) uint8_t perm[64], shifts[64], lut[64];
-  alignas(64) int32_t idx[16];
-  for (int j = 0; j < 8; ++j)
-    for (int k = 0; k < 8; ++k) {
-      perm[8 * j + k] = uint8_t(std::min(B * j + k, 63));  // qword j ← bytes [B·j, B·j+8)
-      shifts[8 * j + k] = uint8_t(B * k);                   // code k of the run at bit B·k
+template <int R, int T>
+void fp8_tile(const uint8_t* w, const Fp8Args& fa, float (&out)[R][T]) {
+  __m512 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  // The next tile's rows into L2 at the pace this one is read (as the integer path).
+  const char* next = reinterpret_cast<const char*>(w) + R * fa.cols;
+  for (size_t g = 0; g < fa.cols / 32; ++g) {
+    for (size_t off = g * R * 32; off < (g + 1) * R * 32; off += 64) _mm_prefetch(next + off, _MM_HINT_T1);
+    __m512bh x[T];
+    for (int t = 0; t < T; ++t) x[t] = __m512bh(_mm512_loadu_si512(fa.xb + size_t(t) * fa.cols + 32 * g));
+    for (int r = 0; r < R; ++r) {
+      const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + size_t(r) * fa.cols + 32 * g));
+      const __m512bh wb = __m512bh(e4m3_to_bf16(b, fa.subnormals));
+      const __m512 s = _mm512_set1_ps(fa.sc[size_t(r) * fa.stride + g]);
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_fmadd_ps(_mm512_dpbf16_ps(_mm512_setzero_ps(), wb, x[t]), s, acc[r][t]);
     }
-  const int e2m1x2[8] = {0, 1, 2, 3, 4, 6, 8, 12};
-  for (int i = 0; i < 64; ++i) {
-    const int c = i % 16;
-    lut[i] = uint8_t((c & 8 ? -e2m1x2[c & 7] : e2m1x2[c & 7]) + 12);
   }
-  // The group of each int32 lane (4 codes): natural order, or for 4-bit the nibble order where
-  // lane l < 8 holds elements 8l, 8l+2, 8l+4, 8l+6 and lane l ≥ 8 their odd neighbours.
-  for (int l = 0; l < 16; ++l)
-    idx[l] = int32_t(B == 4 ? size_t(l % 8) * 8 / std::min<size_t>(group, 64) : size_t(l) * 4 / std::min<size_t>(group, 64));
-  IntConsts k;
-  k.perm = _mm512_load_si512(perm);
-  k.shifts = _mm512_load_si512(shifts);
-  k.lut = _mm512_load_si512(lut);
-  k.scale_idx = _mm512_load_si512(idx);
-  k.broadcast = group >= 64;
-  return k;
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) out[r][t] = _mm512_reduce_add_ps(acc[r][t]);
 }
-
-struct RowArgs {
-  const Activations* a;
-  size_t t0, cols;
-  int group_shift;  // log2(group)
-};
-
-// One 64-weight chunk c of a row into the T token accumulators.
-template <int B, bool kFp4, int T>
-inline void int_chunk(__m512i codes, const float* sc, size_t c, const RowArgs& ra, const IntConsts& k, __m512* acc) {
-  const Activations& a = *ra.a;
-  if constexpr (kFp4) codes = _mm512_shuffle_epi8(k.lut, codes);
-  const float* s0 = sc + ((c * kBlock) >> ra.group_shift);
-  const __m512 sv = k.broadcast ? _mm512_set1_ps(*s0) : _mm512_permutexvar_ps(k.scale_idx, _mm512_loadu_ps(s0));
-  for (int t = 0; t < T; ++t) {
-    const size_t tok = ra.t0 + size_t(t);
-    const __m512i x = _mm512_loadu_si512(a.q + tok * a.padded + c * kBlock);
-    __m512i src = _mm512_setzero_si512();
-    if constexpr (kFp4) src = _mm512_loadu_si512(a.corr + tok * a.padded / 4 + c * 16);
-    const __m512i dot = _mm512_dpbusd_epi32(src, codes, x);
-    const __m512 s = _mm512_mul_ps(sv, _mm512_set1_ps(a.scale[tok * a.blocks + c]));
-    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), s, acc[t]);
-  }
-}
-
-// Dot products of one row (codes at w, decoded scales sc) with T tokens starting at a.t0.
-// Even and odd chunks use separate accumulators so the fp32 adds do not form one long chain.
-template <int B, bool kFp4, int T>
-void int_row(const uint8_t* w, const float* sc, const RowArgs& ra, const IntConsts& k, float* out) {
-  __m512 acc0[T], acc1[T];
-  for (int t = 0; t < T; ++t) acc0[t] = acc1[t] = _mm512_setzero_ps();
-  const size_t full = ra.cols / kBlock;
-  constexpr __mmask64 all = ~__mmask64(0);
-  size_t c = 0;
-  for (; c + 2 <= full; c += 2) {
-    int_chunk<B, kFp4, T>(unpack<B>(w + c * 8 * B, all, k.perm, k.shifts), sc, c, ra, k, acc0);
-    int_chunk<B, kFp4, T>(unpack<B>(w + (c + 1) * 8 * B, all, k.perm, k.shifts), sc, c + 1, ra, k, acc1);
-  }
-  if (c < full) {
-    int_chunk<B, kFp4, T>(unpack<B>(w + c * 8 * B, all, k.perm, k.shifts), sc, c, ra, k, acc0);
-    ++c;
-  }
-  if (const size_t rest = ra.cols - c * kBlock; rest > 0)  // a partial chunk: only its bytes are read
-    int_chunk<B, kFp4, T>(unpack<B>(w + c * 8 * B, mask64(rest * B / 8), k.perm, k.shifts), sc, c, ra, k, acc1);
-  for (int t = 0; t < T; ++t) out[t] = _mm512_reduce_add_ps(_mm512_add_ps(acc0[t], acc1[t]));
-}
-
-// ---------------------------------------------------------------------------------------------
-// fp32 path for mxfp8: E4M3 bytes widened through f16, 32 weights (one group) at a time.
 
 template <int T>
-void fp8_row(const uint8_t* w, const float* sc, const float* x, size_t cols, float* out) {
-  __m512 acc[T];
-  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
-  for (size_t g = 0; g < cols / 32; ++g) {
-    const __m512 w0 = _mm512_cvtph_ps(e4m3_to_f16_bits(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 32 * g))));
-    const __m512 w1 = _mm512_cvtph_ps(e4m3_to_f16_bits(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 32 * g + 16))));
-    const __m512 s = _mm512_set1_ps(sc[g]);
-    for (int t = 0; t < T; ++t) {
-      const float* xt = x + size_t(t) * cols + 32 * g;
-      const __m512 p = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xt + 16), _mm512_mul_ps(w0, _mm512_loadu_ps(xt)));
-      acc[t] = _mm512_fmadd_ps(p, s, acc[t]);
-    }
-  }
-  for (int t = 0; t < T; ++t) out[t] = _mm512_reduce_add_ps(acc[t]);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Row/token loops.
-
-template <int B, bool kFp4>
-void int_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, size_t r1) {
-  Activations a;
-  const size_t cols = size_t(w.cols), rows = size_t(w.rows), group = size_t(w.spec.group);
-  const size_t groups = cols / group, stride = groups + 16, row_bytes = cols * B / 8;
-  const bool affine = w.spec.mode == QuantMode::Affine;
-  quantize_activations(a, x, n, cols, kFp4, B == 4, affine ? group : 0);
-  float* sc = scratch_of<float>(ScratchSlot::RowScales, kRowBlock * stride);
-  float* bi = scratch_of<float>(ScratchSlot::RowBiases, kRowBlock * stride);
-  const IntConsts k = int_consts<B>(group);
-  const auto* base = static_cast<const uint8_t*>(w.weight);
-  for (size_t rb = r0; rb < r1; rb += kRowBlock) {
-    const size_t re = std::min(r1, rb + kRowBlock);
-    for (size_t r = rb; r < re; ++r) decode_row_scales(w, r, sc + (r - rb) * stride, bi + (r - rb) * stride);
-    for (size_t t0 = 0; t0 < n; t0 += kTokenTile) {
-      const size_t nt = std::min(kTokenTile, n - t0);
-      const RowArgs ra{&a, t0, cols, __builtin_ctzll(group)};
-      for (size_t r = rb; r < re; ++r) {
-        const uint8_t* wr = base + r * row_bytes;
-        const float* s = sc + (r - rb) * stride;
-        float out[kTokenTile];
-        switch (nt) {
-          case 4: int_row<B, kFp4, 4>(wr, s, ra, k, out); break;
-          case 3: int_row<B, kFp4, 3>(wr, s, ra, k, out); break;
-          case 2: int_row<B, kFp4, 2>(wr, s, ra, k, out); break;
-          default: int_row<B, kFp4, 1>(wr, s, ra, k, out); break;
-        }
-        for (size_t t = 0; t < nt; ++t) {
-          float v = out[t];
-          if (affine) {
-            // Σ_g bias_g · Σ_{i∈g} x_i, with the same (quantized) activations as the codes.
-            const float* b = bi + (r - rb) * stride;
-            const float* gs = a.gsum + (t0 + t) * groups;
-            __m512 acc = _mm512_setzero_ps();
-            for (size_t g = 0; g < groups; g += 16) {
-              const __mmask16 m = mask16(groups - g);
-              acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, b + g), _mm512_maskz_loadu_ps(m, gs + g), acc);
-            }
-            v += _mm512_reduce_add_ps(acc);
-          }
-          y[(t0 + t) * rows + r] = v;
-        }
-      }
-    }
-  }
+void fp8_tiles(size_t r0, size_t r1, const uint8_t* base, const Fp8Args& fa, size_t t0, size_t rows, float* y) {
+  constexpr int R = T == 1 ? 4 : T == 2 ? 2 : 1;
+  auto run = [&](size_t r, auto tile_rows) {
+    constexpr int RR = decltype(tile_rows)::value;
+    float out[RR][T];
+    Fp8Args a = fa;
+    a.sc += (r - r0) * fa.stride;
+    fp8_tile<RR, T>(base + r * fa.cols, a, out);
+    for (int i = 0; i < RR; ++i)
+      for (int t = 0; t < T; ++t) y[(t0 + size_t(t)) * rows + r + size_t(i)] = out[i][t];
+  };
+  size_t r = r0;
+  for (; r + R <= r1; r += R) run(r, std::integral_constant<int, R>());
+  for (; r < r1; ++r) run(r, std::integral_constant<int, 1>());
 }
 
 void fp8_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, size_t r1) {
-  const size_t cols = size_t(w.cols), rows = size_t(w.rows), stride = cols / 32 + 16;
+  const size_t cols = size_t(w.cols), rows = size_t(w.rows), groups = cols / 32, stride = groups;
+  // Activations to bf16 (round to nearest even), once per call.
+  uint16_t* xb = scratch_of<uint16_t>(ScratchSlot::PackedTokens, n * cols);
+  for (size_t i = 0; i < n * cols; i += 32)
+    _mm512_storeu_si512(xb + i, __m512i(_mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(x + i))));
   float* sc = scratch_of<float>(ScratchSlot::RowScales, kRowBlock * stride);
+  alignas(64) uint16_t sub[32] = {0, 0x3f00, 0x3f80, 0x3fc0, 0x4000, 0x4020, 0x4040, 0x4060};
+  Fp8Args fa{xb, cols, sc, stride, _mm512_load_si512(sub)};
   const auto* base = static_cast<const uint8_t*>(w.weight);
+  const auto* scales = static_cast<const uint8_t*>(w.scales);
   for (size_t rb = r0; rb < r1; rb += kRowBlock) {
     const size_t re = std::min(r1, rb + kRowBlock);
-    for (size_t r = rb; r < re; ++r) decode_row_scales(w, r, sc + (r - rb) * stride, nullptr);
+    decode_e8m0(scales + rb * groups, (re - rb) * groups, 1.0f / 256.0f, sc);
     for (size_t t0 = 0; t0 < n; t0 += kTokenTile) {
-      const size_t nt = std::min(kTokenTile, n - t0);
-      const float* xt = x + t0 * cols;
-      for (size_t r = rb; r < re; ++r) {
-        const uint8_t* wr = base + r * cols;
-        const float* s = sc + (r - rb) * stride;
-        float out[kTokenTile];
-        switch (nt) {
-          case 4: fp8_row<4>(wr, s, xt, cols, out); break;
-          case 3: fp8_row<3>(wr, s, xt, cols, out); break;
-          case 2: fp8_row<2>(wr, s, xt, cols, out); break;
-          default: fp8_row<1>(wr, s, xt, cols, out); break;
-        }
-        for (size_t t = 0; t < nt; ++t) y[(t0 + t) * rows + r] = out[t];
+      fa.xb = xb + t0 * cols;
+      switch (std::min(kTokenTile, n - t0)) {
+        case 4: fp8_tiles<4>(rb, re, base, fa, t0, rows, y); break;
+        case 3: fp8_tiles<3>(rb, re, base, fa, t0, rows, y); break;
+        case 2: fp8_tiles<2>(rb, re, base, fa, t0, rows, y); break;
+        default: fp8_tiles<1>(rb, re, base, fa, t0, rows, y); break;
       }
     }
   }
@@ -353,17 +567,17 @@ void fp8_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, s
 void qmatmul_rows_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1) {
   if (r0 >= r1 || n_tokens == 0) return;
   switch (w.spec.mode) {
-    case QuantMode::Mxfp4:
-    case QuantMode::Nvfp4: return int_rows<4, true>(w, x, n_tokens, y, r0, r1);
+    case QuantMode::Mxfp4: return int_rows<4, true, ScaleKind::E8M0>(w, x, n_tokens, y, r0, r1);
+    case QuantMode::Nvfp4: return int_rows<4, true, ScaleKind::E4M3>(w, x, n_tokens, y, r0, r1);
     case QuantMode::Mxfp8: return fp8_rows(w, x, n_tokens, y, r0, r1);
     case QuantMode::Affine:
       switch (w.spec.bits) {
-        case 2: return int_rows<2, false>(w, x, n_tokens, y, r0, r1);
-        case 3: return int_rows<3, false>(w, x, n_tokens, y, r0, r1);
-        case 4: return int_rows<4, false>(w, x, n_tokens, y, r0, r1);
-        case 5: return int_rows<5, false>(w, x, n_tokens, y, r0, r1);
-        case 6: return int_rows<6, false>(w, x, n_tokens, y, r0, r1);
-        default: return int_rows<8, false>(w, x, n_tokens, y, r0, r1);
+        case 2: return affine_rows<2>(w, x, n_tokens, y, r0, r1);
+        case 3: return affine_rows<3>(w, x, n_tokens, y, r0, r1);
+        case 4: return affine_rows<4>(w, x, n_tokens, y, r0, r1);
+        case 5: return affine_rows<5>(w, x, n_tokens, y, r0, r1);
+        case 6: return affine_rows<6>(w, x, n_tokens, y, r0, r1);
+        default: return affine_rows<8>(w, x, n_tokens, y, r0, r1);
       }
     case QuantMode::None: break;
   }

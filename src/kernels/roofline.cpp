@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <memory>
 #include <vector>
+
+#include "core/error.h"
 
 namespace mxlm::kernels {
 
@@ -17,8 +20,24 @@ float read_sum_ref(const float* p, size_t n) {
   return s;
 }
 
-double measure_read_bandwidth(const ThreadPool& pool, size_t bytes, int reps) {
+namespace {
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
+double wall_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+double measure_read_bandwidth(const ThreadPool& pool, size_t bytes, int reps, bool thread_cpu_time) {
   const int workers = pool.size();
+  MXLM_CHECK(!thread_cpu_time || workers == 1);
+  const auto now = thread_cpu_time ? &thread_cpu_seconds : &wall_seconds;
   const size_t per_worker = (bytes / sizeof(float) / size_t(workers)) / 1024 * 1024;
   auto fn = active_isa() == Isa::Avx512 ? &read_sum_avx512 : active_isa() == Isa::Avx2 ? &read_sum_avx2 : &read_sum_ref;
   // Each worker allocates and first touches its own slice (its NUMA node, its pages).
@@ -30,9 +49,9 @@ double measure_read_bandwidth(const ThreadPool& pool, size_t bytes, int reps) {
   std::vector<float> sink(static_cast<size_t>(workers), 0.0f);
   double best = 0.0;
   for (int r = 0; r < reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = now();
     pool.parallel_for(size_t(workers), [&](size_t w, int) { sink[w] += fn(slices[w], per_worker); });
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double s = now() - t0;
     best = std::max(best, double(per_worker * sizeof(float) * size_t(workers)) / s / 1e9);
   }
   for (float* p : slices) std::free(p);

@@ -12,8 +12,11 @@
 
 namespace mxlm::kernels {
 
-// Best-of-`reps` read bandwidth in GB/s (1e9 bytes/s) over a buffer of `bytes`.
-double measure_read_bandwidth(const ThreadPool& pool, size_t bytes = size_t(1) << 30, int reps = 5);
+// Best-of-`reps` read bandwidth in GB/s (1e9 bytes/s) over a buffer of `bytes`. With
+// thread_cpu_time (a one-worker pool only) the passes are timed in the calling thread's CPU time,
+// which on a machine shared with busy processes leaves out the time the thread was not running.
+double measure_read_bandwidth(const ThreadPool& pool, size_t bytes = size_t(1) << 30, int reps = 5,
+                              bool thread_cpu_time = false);
 
 // Best-of-`reps` fp32 FMA throughput in GFLOP/s (an FMA counts as two operations).
 double measure_fma_peak(const ThreadPool& pool, int reps = 5);

@@ -47,50 +47,104 @@ float block_max(const float* x, size_t cols, size_t c) {
   return m;
 }
 
+// Every ISA's kernel for n tokens (prefill panels from kGemmMinTokens on) against the decoded
+// weights and a double-precision product, within the error of the activation rounding it does
+// (none when exact_acts: activations that int8 per block and bf16 both represent exactly).
+void expect_all_isas_match(const QTensor& w, const std::vector<float>& x, size_t n, bool exact_acts = false) {
+  const size_t rows = size_t(w.rows), cols = size_t(w.cols);
+  std::vector<float> wd(rows * cols);
+  quant::dequantize_rows(w, 0, int64_t(rows), wd.data());
+  for (Isa isa : supported_isas()) {
+    SCOPED_TRACE(isa_name(isa));
+    const MatmulRowsFn fn = matmul_kernel(isa, w, n);
+    ASSERT_NE(fn, nullptr);
+    std::vector<float> y(n * rows, NAN);
+    fn(w, x.data(), n, y.data(), 0, rows / 2);
+    fn(w, x.data(), n, y.data(), rows / 2, rows);
+    // Only the AVX-512 decode paths round activations: to int8 per block, or to bf16
+    // (mxfp8; relative error at most 2^-8).
+    const bool avx512_decode = isa == Isa::Avx512 && n < kGemmMinTokens && !exact_acts;
+    const bool int8_acts = avx512_decode && w.spec.mode != QuantMode::Mxfp8;
+    const bool bf16_acts = avx512_decode && w.spec.mode == QuantMode::Mxfp8;
+    for (size_t t = 0; t < n; ++t)
+      for (size_t r = 0; r < rows; ++r) {
+        double want = 0, mag = 0, act = 0;
+        for (size_t c = 0; c < cols; ++c) {
+          const double wv = wd[r * cols + c], xv = x[t * cols + c];
+          want += wv * xv;
+          mag += std::fabs(wv * xv);
+          if (int8_acts) act += std::fabs(wv) * block_max(&x[t * cols], cols, c) / 254.0;
+          if (bf16_acts) act += std::fabs(wv * xv) / 256.0;
+        }
+        ASSERT_NEAR(y[t * rows + r], want, 1.001 * act + 2e-6 * mag + 1e-6) << "t=" << t << " r=" << r;
+      }
+  }
+}
+
 TEST(QMatmul, EveryFormatAndIsaMatchesDequantizedDoubleProduct) {
   std::mt19937 rng(11);
   for (const Case& cs : all_cases()) {
     const size_t g = size_t(cs.spec.group);
-    // Columns: one group, a width that is not a multiple of 64 where the group allows, and a few
-    // hundred; rows off every blocking.
+    // Columns: one group, a width that is not a multiple of 64 (or of 128) where the group
+    // allows, and a few hundred; rows off every blocking.
     const size_t col_options[] = {g, g == 16 ? 48 : g == 32 ? 96 : 3 * g, 5 * std::max<size_t>(g, 64)};
     const size_t row_options[] = {1, 5, 19};
     for (size_t cols : col_options)
       for (size_t rows : row_options)
-        for (size_t n : {size_t(1), size_t(7), size_t(33)}) {
+        for (size_t n : {size_t(1), size_t(2), size_t(7), size_t(33)}) {
           if (rows == 19 && n == 33 && cols > 300) continue;  // keep the test quick
+          SCOPED_TRACE(testing::Message() << quant_mode_name(cs.spec.mode) << " " << cs.spec.bits << "/" << cs.spec.group << " "
+                                          << dtype_name(cs.dtype) << (cs.global_scale ? " gs" : "") << " " << rows << "x" << cols
+                                          << " n=" << n);
           std::vector<float> wf = normal(rows * cols, 0.05f, rng);
           const quant::QuantizedTensor q = quant::quantize(wf.data(), int64_t(rows), int64_t(cols), cs.spec, cs.dtype, cs.global_scale);
-          const QTensor w = q.view();
-          std::vector<float> wd(rows * cols);
-          quant::dequantize_rows(w, 0, int64_t(rows), wd.data());
           std::vector<float> x = normal(n * cols, 1.0f, rng);
           for (size_t i = 0; i < x.size(); i += 37) x[i] *= 8.0f;  // outliers
-          for (Isa isa : supported_isas()) {
-            SCOPED_TRACE(testing::Message() << isa_name(isa) << " " << quant_mode_name(cs.spec.mode) << " " << cs.spec.bits
-                                            << "/" << cs.spec.group << " " << dtype_name(cs.dtype) << (cs.global_scale ? " gs" : "")
-                                            << " " << rows << "x" << cols << " n=" << n);
-            // The kernel chosen for n tokens (prefill panels from kGemmMinTokens on).
-            const MatmulRowsFn fn = matmul_kernel(isa, w, n);
-            ASSERT_NE(fn, nullptr);
-            std::vector<float> y(n * rows, NAN);
-            fn(w, x.data(), n, y.data(), 0, rows / 2);
-            fn(w, x.data(), n, y.data(), rows / 2, rows);
-            // Only the AVX-512 integer decode path rounds activations (to int8 per block).
-            const bool int8_acts = isa == Isa::Avx512 && cs.spec.mode != QuantMode::Mxfp8 && n < kGemmMinTokens;
-            for (size_t t = 0; t < n; ++t)
-              for (size_t r = 0; r < rows; ++r) {
-                double want = 0, mag = 0, act = 0;
-                for (size_t c = 0; c < cols; ++c) {
-                  const double wv = wd[r * cols + c], xv = x[t * cols + c];
-                  want += wv * xv;
-                  mag += std::fabs(wv * xv);
-                  if (int8_acts) act += std::fabs(wv) * block_max(&x[t * cols], cols, c) / 254.0;
-                }
-                ASSERT_NEAR(y[t * rows + r], want, 1.001 * act + 2e-6 * mag + 1e-6) << "t=" << t << " r=" << r;
-              }
-          }
+          expect_all_isas_match(q.view(), x, n);
         }
+  }
+}
+
+// Byte-coded formats with every code in place: each E4M3 weight of mxfp8 (subnormals, ±0,
+// 448), each E4M3 scale of nvfp4 (negative and subnormal ones too), each E8M0 scale of mxfp4
+// from 2^-127 on. NaN codes are left out; so are E8M0 scales large enough to overflow fp32.
+// The activations are exact in every kernel, so the weights' decoding is checked to fp32.
+TEST(QMatmul, EveryByteCodeMatchesDequantizedDoubleProduct) {
+  std::mt19937 rng(5);
+  auto random_bytes = [&](size_t n) {
+    std::vector<uint8_t> v(n);
+    for (uint8_t& b : v) b = uint8_t(rng());
+    return v;
+  };
+  auto not_nan = [](int c) { return (c & 0x7f) == 0x7f ? 0x7e : c; };
+  struct Layout {
+    QuantMode mode;
+    size_t rows, cols;
+  };
+  for (const Layout& l : {Layout{QuantMode::Mxfp8, 4, 64}, Layout{QuantMode::Nvfp4, 4, 1024}, Layout{QuantMode::Mxfp4, 4, 1024}}) {
+    SCOPED_TRACE(quant_mode_name(l.mode));
+    QTensor w;
+    w.spec = default_spec(l.mode);
+    w.dtype = DType::U8;
+    w.rows = int64_t(l.rows);
+    w.cols = int64_t(l.cols);
+    const size_t groups = l.rows * l.cols / size_t(w.spec.group);
+    std::vector<uint8_t> codes = random_bytes(l.rows * l.cols * size_t(w.spec.bits) / 8), scales(groups);
+    for (size_t i = 0; i < groups; ++i) {
+      if (l.mode == QuantMode::Nvfp4) scales[i] = uint8_t(not_nan(int(i)));  // 256 scales: every code
+      if (l.mode == QuantMode::Mxfp4) scales[i] = uint8_t(i == 0 ? 0 : 60 + i);  // 2^-127, 2^-66 … 2^0
+      if (l.mode == QuantMode::Mxfp8) scales[i] = uint8_t(120 + i % 8);
+    }
+    if (l.mode == QuantMode::Mxfp8)
+      for (size_t i = 0; i < codes.size(); ++i) codes[i] = uint8_t(not_nan(int(i % 256)));  // 256 codes
+    w.weight = codes.data();
+    w.scales = scales.data();
+    for (size_t n : {size_t(1), size_t(3)}) {
+      // Integers in [-127, 127] with ±127 in every block of 64: exact in int8 and in bf16.
+      std::vector<float> x(n * l.cols);
+      for (size_t i = 0; i < x.size(); ++i) x[i] = i % kActivationBlock == 5 ? (rng() % 2 ? 127.0f : -127.0f) : float(int(rng() % 255) - 127);
+      expect_all_isas_match(w, x, n, true);
+    }
   }
 }
 

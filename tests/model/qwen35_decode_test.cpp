@@ -15,12 +15,7 @@
 namespace mxlm::model {
 namespace {
 
-std::vector<int32_t> random_tokens(size_t n, int32_t vocab, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<int32_t> t(n);
-  for (auto& id : t) id = int32_t(rng() % uint32_t(vocab));
-  return t;
-}
+using testing_support::random_tokens;
 
 double max_abs_diff(std::span<const float> a, std::span<const float> b) {
   EXPECT_EQ(a.size(), b.size());

@@ -14,12 +14,7 @@
 namespace mxlm::model {
 namespace {
 
-std::vector<int32_t> random_tokens(size_t n, int32_t vocab, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<int32_t> t(n);
-  for (auto& id : t) id = int32_t(rng() % uint32_t(vocab));
-  return t;
-}
+using testing_support::random_tokens;
 
 // All-position logits of `tokens` fed in pieces of the given lengths.
 std::vector<float> logits_in_pieces(Qwen35& m, const std::vector<int32_t>& tokens, const std::vector<size_t>& pieces) {

@@ -5,7 +5,9 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "model/qwen35_synth.h"
 
@@ -16,6 +18,14 @@ inline std::string temp_dir(const std::string& name) {
                    ("mxlm-test-" + std::to_string(::getpid()) + "-" + name);
   std::filesystem::remove_all(dir);
   return dir.string();
+}
+
+// `n` token ids drawn uniformly from [0, vocab).
+inline std::vector<int32_t> random_tokens(size_t n, int32_t vocab, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<int32_t> t(n);
+  for (auto& id : t) id = int32_t(rng() % uint32_t(vocab));
+  return t;
 }
 
 // Tiny preset (8 layers, 2 of them full attention) with a small vocabulary.

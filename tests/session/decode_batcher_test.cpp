@@ -15,12 +15,7 @@
 namespace mxlm::session {
 namespace {
 
-std::vector<int32_t> random_tokens(size_t n, int32_t vocab, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<int32_t> t(n);
-  for (auto& id : t) id = int32_t(rng() % uint32_t(vocab));
-  return t;
-}
+using testing_support::random_tokens;
 
 int32_t argmax(const std::vector<float>& v) { return int32_t(std::max_element(v.begin(), v.end()) - v.begin()); }
 

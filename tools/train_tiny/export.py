@@ -184,7 +184,8 @@ def main():
         f.write("\n")
     size = sum(os.path.getsize(os.path.join(args.out, n)) for n in os.listdir(args.out))
     print(f"wrote {args.out}: {size / 1e6:.2f} MB; bf16 held-out {bf16_nll:.4f} nats "
-          f"(fp32 {ck['result']['model_nll']:.4f}, KN trigram {ck['result']['kn_trigram_nll']:.4f})")
+          f"(fp32 {ck['result']['model_nll']:.4f}, KN bigram {ck['result']['kn_bigram_nll']:.4f}, "
+          f"KN trigram {ck['result']['kn_trigram_nll']:.4f})")
     for p in gold["prompts"]:
         print(repr(p["text"][-40:]), "->", repr(p["greedy_16_text"]))
 

@@ -1,12 +1,14 @@
-"""Order-2 (trigram) interpolated Kneser-Ney baseline over the same token ids the model sees.
+"""Interpolated Kneser-Ney n-gram baselines (bigram and trigram) over the same token ids the model
+sees.
 
-A trained network that cannot beat this has learned nothing beyond local token statistics, so it
-is the yardstick the training script reports against. Discounts are per order, estimated from
-count-of-counts as D = n1 / (n1 + 2·n2) (Ney et al.); the unigram floor is the add-one smoothed
-continuation distribution, so every vocabulary entry has non-zero probability.
+A trained network that cannot beat these has learned nothing beyond local token statistics, so
+they are the yardsticks the training script reports against. The highest order uses raw counts,
+every lower order continuation counts (how many distinct tokens precede an n-gram). Discounts are
+per order, estimated from count-of-counts as D = n1 / (n1 + 2·n2) (Ney et al.); the unigram floor
+is the add-one smoothed continuation distribution, so every vocabulary entry has non-zero
+probability.
 """
-import math
-from collections import Counter, defaultdict
+from collections import Counter
 
 import numpy as np
 
@@ -17,44 +19,38 @@ def _discount(counts):
     return n1 / (n1 + 2 * n2) if n1 + n2 else 0.5
 
 
-class KneserNeyTrigram:
-    def __init__(self, ids, vocab_size):
-        V = self.V = vocab_size
+class KneserNey:
+    def __init__(self, ids, vocab_size, order):
+        if order not in (2, 3):
+            raise ValueError(f"KneserNey: order {order} is not supported (2 = bigram, 3 = trigram)")
+        self.order = order
         ids = [int(t) for t in ids]
-        tri = Counter(zip(ids, ids[1:], ids[2:]))
-        # Lower orders use continuation counts: how many distinct left contexts precede an n-gram.
-        bi_cont = Counter((v, w) for (_, v, w) in tri)                 # N1+(· v w)
-        uni_cont = Counter(w for (_, w) in bi_cont)                    # N1+(· · w) over bigram types
-        self.D3, self.D2 = _discount(tri), _discount(bi_cont)
-        self.tri = tri
-        self.ctx3 = Counter()                                          # c(u v ·)
-        self.ctx3_types = Counter()                                    # N1+(u v ·)
-        for (u, v, _), c in tri.items():
-            self.ctx3[(u, v)] += c
-            self.ctx3_types[(u, v)] += 1
-        self.bi_cont = bi_cont
-        self.ctx2 = Counter()                                          # N1+(· v ·)
-        self.ctx2_types = Counter()                                    # N1+(v ·) among continuation bigrams
-        for (v, _), c in bi_cont.items():
-            self.ctx2[v] += c
-            self.ctx2_types[v] += 1
-        total = sum(uni_cont.values())
-        self.p1 = np.full(V, 1.0 / (total + V))
-        for w, c in uni_cont.items():
-            self.p1[w] = (c + 1.0) / (total + V)
+        # counts[k]: k-gram tuple -> count; raw at the top order, N1+(· g) below it.
+        self.counts = {order: Counter(zip(*(ids[i:] for i in range(order))))}
+        for k in range(order - 1, 1, -1):
+            self.counts[k] = Counter(g[1:] for g in self.counts[k + 1])
+        self.discount, self.ctx_total, self.ctx_types = {}, {}, {}
+        for k, counts in self.counts.items():
+            total, types = Counter(), Counter()          # c(ctx ·) and N1+(ctx ·)
+            for g, c in counts.items():
+                total[g[:-1]] += c
+                types[g[:-1]] += 1
+            self.discount[k], self.ctx_total[k], self.ctx_types[k] = _discount(counts), total, types
+        uni = Counter(g[-1] for g in self.counts[2])       # N1+(· w) over bigram types
+        total = sum(uni.values())
+        self.p1 = np.full(vocab_size, 1.0 / (total + vocab_size))
+        for w, c in uni.items():
+            self.p1[w] = (c + 1.0) / (total + vocab_size)
 
-    def prob(self, u, v, w):
+    def prob(self, context, w):
+        """P(w | context); context holds the order − 1 preceding ids, oldest first."""
+        if len(context) != self.order - 1:
+            raise ValueError(f"KneserNey.prob: context of {len(context)} ids for order {self.order}")
         p = self.p1[w]
-        n2 = self.ctx2.get(v, 0)
-        if n2:
-            p = (max(self.bi_cont.get((v, w), 0) - self.D2, 0.0) + self.D2 * self.ctx2_types[v] * p) / n2
-        n3 = self.ctx3.get((u, v), 0)
-        if n3:
-            p = (max(self.tri.get((u, v, w), 0) - self.D3, 0.0) + self.D3 * self.ctx3_types[(u, v)] * p) / n3
+        for k in range(2, self.order + 1):
+            ctx = tuple(context[self.order - k:])
+            n = self.ctx_total[k].get(ctx, 0)
+            if n:
+                d = self.discount[k]
+                p = (max(self.counts[k].get(ctx + (w,), 0) - d, 0.0) + d * self.ctx_types[k][ctx] * p) / n
         return p
-
-    def mean_nll(self, ids):
-        """Mean negative log-likelihood (nats/token) of ids[2:] given their two predecessors."""
-        ids = [int(t) for t in ids]
-        nll = [-math.log(self.prob(u, v, w)) for u, v, w in zip(ids, ids[1:], ids[2:])]
-        return sum(nll) / len(nll)
