@@ -6,11 +6,30 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <string_view>
+
+#ifdef __linux__
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "core/error.h"
 
 namespace mxlm {
 namespace {
+
+// Linux hands out the (large) tile data state only on request: ARCH_REQ_XCOMP_PERM for
+// XFEATURE_XTILEDATA, once for the whole process.
+bool amx_permitted() {
+  const char* env = std::getenv("MXLM_AMX");
+  if (env != nullptr && std::string_view(env) == "0") return false;
+#ifdef __linux__
+  constexpr long kReqXcompPerm = 0x1023, kXtileData = 18;
+  return syscall(SYS_arch_prctl, kReqXcompPerm, kXtileData) == 0;
+#else
+  return false;
+#endif
+}
 
 uint64_t xgetbv0() {
   uint32_t eax, edx;
@@ -45,6 +64,9 @@ CpuFeatures detect() {
     unsigned a1, b1, c1, d1;
     __cpuid_count(7, 1, a1, b1, c1, d1);
     f.avx512bf16 = a1 & (1u << 5);
+    // AMX-TILE (EDX bit 24) and AMX-BF16 (bit 22), tile state enabled in XCR0 (bits 17, 18).
+    const bool amx_os = ((xcr0 >> 17) & 3) == 3;
+    f.amx_bf16 = amx_os && (d & (1u << 24)) && (d & (1u << 22)) && amx_permitted();
   }
   return f;
 }

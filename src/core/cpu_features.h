@@ -13,6 +13,9 @@ struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false, bmi2 = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
   bool avx512bf16 = false, avx512vnni = false, avx512vbmi = false, gfni = false;
+  // AMX-BF16 tiles, usable: the CPU has them, the OS saves their state, and Linux granted this
+  // process the tile data permission. MXLM_AMX=0 in the environment turns them off.
+  bool amx_bf16 = false;
 };
 
 const CpuFeatures& cpu_features();

@@ -1,6 +1,7 @@
 #include "kernels/matmul.h"
 
 #include "core/error.h"
+#include "kernels/prefill.h"
 #include "kernels/qmatmul.h"
 
 namespace mxlm::kernels {
@@ -15,7 +16,7 @@ bool is_float(const QTensor& w) {
 
 MatmulRowsFn matmul_kernel(Isa isa, const QTensor& w, size_t n_tokens) {
   if (w.spec.mode != QuantMode::None) {
-    if (isa == Isa::Avx512 && n_tokens >= kGemmMinTokens) return &gemm_rows_quantized_avx512;
+    if (isa == Isa::Avx512 && n_tokens >= kGemmMinTokens) return &prefill_rows_avx512;
     switch (isa) {
       case Isa::Scalar: return &qmatmul_rows_ref;
       case Isa::Avx2: return &qmatmul_rows_avx2;

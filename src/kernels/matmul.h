@@ -24,8 +24,6 @@ MatmulRowsFn matmul_kernel(Isa isa, const QTensor& w, size_t n_tokens = 1);
 void matmul_rows_ref(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1);
 void matmul_rows_avx2(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1);
 void matmul_rows_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1);
-// Prefill (many tokens) with quantized weights: exact fp32 products of decoded row panels.
-void gemm_rows_quantized_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1);
 // Token count from which the panel products beat streaming the weights once per token group.
 inline constexpr size_t kGemmMinTokens = 8;
 

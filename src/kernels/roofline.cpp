@@ -77,9 +77,10 @@ double fma_round_flops(Isa isa) {
   return 0;
 }
 
-double measure_fma_peak(const ThreadPool& pool, int reps) {
-  const Isa isa = active_isa();
-  auto fn = isa == Isa::Avx512 ? &fma_rounds_avx512 : isa == Isa::Avx2 ? &fma_rounds_avx2 : &fma_rounds_ref;
+namespace {
+
+// Best-of-`reps` GFLOP/s of `fn` run on every worker, `flops` operations per round.
+double measure_rounds(const ThreadPool& pool, int reps, float (*fn)(size_t), double flops) {
   const size_t iters = 20'000'000;
   std::vector<float> sink(static_cast<size_t>(pool.size()), 0.0f);
   double best = 0.0;
@@ -87,11 +88,24 @@ double measure_fma_peak(const ThreadPool& pool, int reps) {
     const auto t0 = std::chrono::steady_clock::now();
     pool.parallel_for(size_t(pool.size()), [&](size_t w, int) { sink[w] += fn(iters); });
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    best = std::max(best, fma_round_flops(isa) * double(iters) * pool.size() / s / 1e9);
+    best = std::max(best, flops * double(iters) * pool.size() / s / 1e9);
   }
   volatile float keep = sink[0];
   (void)keep;
   return best;
+}
+
+}  // namespace
+
+double measure_fma_peak(const ThreadPool& pool, int reps) {
+  const Isa isa = active_isa();
+  auto fn = isa == Isa::Avx512 ? &fma_rounds_avx512 : isa == Isa::Avx2 ? &fma_rounds_avx2 : &fma_rounds_ref;
+  return measure_rounds(pool, reps, fn, fma_round_flops(isa));
+}
+
+double measure_bf16_dot_peak(const ThreadPool& pool, int reps) {
+  if (active_isa() != Isa::Avx512) return 0.0;
+  return measure_rounds(pool, reps, &bf16_dot_rounds_avx512, 12 * 64);
 }
 
 }  // namespace mxlm::kernels

@@ -2,7 +2,7 @@
 // Read bandwidth (the decode roofline): every worker streams its own slice of a buffer far
 // larger than the last-level cache, with several independent accumulators and no horizontal
 // reduction inside the loop. FMA peak (the prefill roofline): independent fp32 FMA chains held
-// in registers on every worker.
+// in registers on every worker; bf16 dot-product peak: the same with vdpbf16ps (AVX-512 only).
 #pragma once
 
 #include <cstddef>
@@ -21,12 +21,18 @@ double measure_read_bandwidth(const ThreadPool& pool, size_t bytes = size_t(1) <
 // Best-of-`reps` fp32 FMA throughput in GFLOP/s (an FMA counts as two operations).
 double measure_fma_peak(const ThreadPool& pool, int reps = 5);
 
+// Best-of-`reps` bf16 dot-product throughput in GFLOP/s (each of the 32 bf16 products a
+// vdpbf16ps adds counts as two operations); 0 when the active ISA has no bf16 dot product.
+double measure_bf16_dot_peak(const ThreadPool& pool, int reps = 5);
+
 // Runs `iters` rounds of independent FMA chains; returns a value that depends on all of them.
 // Per ISA: flops per round are fma_round_flops(isa).
 float fma_rounds_ref(size_t iters);
 float fma_rounds_avx2(size_t iters);
 float fma_rounds_avx512(size_t iters);
 double fma_round_flops(Isa isa);
+// Rounds of twelve independent vdpbf16ps chains (12 · 64 operations each).
+float bf16_dot_rounds_avx512(size_t iters);
 
 // Sums n floats (n a multiple of 128); per-ISA versions of the probe's inner loop.
 float read_sum_ref(const float* p, size_t n);

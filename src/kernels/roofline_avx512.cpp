@@ -1,5 +1,7 @@
 #include <immintrin.h>
 
+#include <cstring>
+
 #include "kernels/roofline.h"
 
 namespace mxlm::kernels {
@@ -28,6 +30,23 @@ float fma_rounds_avx512(size_t iters) {
   for (int j = 0; j < 12; ++j) a[j] = _mm512_set1_ps(float(j));
   for (size_t i = 0; i < iters; ++i)
     for (int j = 0; j < 12; ++j) a[j] = _mm512_fmadd_ps(a[j], m, c);
+  __m512 s = a[0];
+  for (int j = 1; j < 12; ++j) s = _mm512_add_ps(s, a[j]);
+  float out[16];
+  _mm512_storeu_ps(out, s);
+  return out[0];
+}
+
+// Twelve independent vdpbf16ps chains; the sums grow by 2^-13 a round, far from overflow.
+float bf16_dot_rounds_avx512(size_t iters) {
+  __m512i w = _mm512_set1_epi32(0x3c003c00);  // bf16 pair (2^-7, 2^-7)
+  __m512bh wb;
+  static_assert(sizeof(wb) == sizeof(w));
+  std::memcpy(&wb, &w, sizeof(w));
+  __m512 a[12];
+  for (int j = 0; j < 12; ++j) a[j] = _mm512_set1_ps(float(j));
+  for (size_t i = 0; i < iters; ++i)
+    for (int j = 0; j < 12; ++j) a[j] = _mm512_dpbf16_ps(a[j], wb, wb);
   __m512 s = a[0];
   for (int j = 1; j < 12; ++j) s = _mm512_add_ps(s, a[j]);
   float out[16];

@@ -47,6 +47,15 @@ float block_max(const float* x, size_t cols, size_t c) {
   return m;
 }
 
+// The AMX prefill's relative bound (prefill.h): u = 2^-8 when only the activations are
+// rounded to bf16, 2u + u² when the decoded weights are too.
+double amx_bound(const QTensor& w) {
+  const double u = 0x1p-8;
+  const bool exact_weights = w.spec.mode == QuantMode::Mxfp4 || w.spec.mode == QuantMode::Mxfp8 ||
+                             (w.spec.mode == QuantMode::Nvfp4 && w.global_scale == 0.0f);
+  return exact_weights ? u : 2 * u + u * u;
+}
+
 // Every ISA's kernel for n tokens (prefill panels from kGemmMinTokens on) against the decoded
 // weights and a double-precision product, within the error of the activation rounding it does
 // (none when exact_acts: activations that int8 per block and bf16 both represent exactly).
@@ -61,11 +70,12 @@ void expect_all_isas_match(const QTensor& w, const std::vector<float>& x, size_t
     std::vector<float> y(n * rows, NAN);
     fn(w, x.data(), n, y.data(), 0, rows / 2);
     fn(w, x.data(), n, y.data(), rows / 2, rows);
-    // Only the AVX-512 decode paths round activations: to int8 per block, or to bf16
-    // (mxfp8; relative error at most 2^-8).
+    // Only the AVX-512 paths round: decode activations to int8 per block, or to bf16 (mxfp8;
+    // relative error at most 2^-8); AMX prefill activations and weights to bf16 (prefill.h).
     const bool avx512_decode = isa == Isa::Avx512 && n < kGemmMinTokens && !exact_acts;
     const bool int8_acts = avx512_decode && w.spec.mode != QuantMode::Mxfp8;
     const bool bf16_acts = avx512_decode && w.spec.mode == QuantMode::Mxfp8;
+    const double amx = isa == Isa::Avx512 && n >= kGemmMinTokens && cpu_features().amx_bf16 ? amx_bound(w) : 0.0;
     for (size_t t = 0; t < n; ++t)
       for (size_t r = 0; r < rows; ++r) {
         double want = 0, mag = 0, act = 0;
@@ -76,7 +86,7 @@ void expect_all_isas_match(const QTensor& w, const std::vector<float>& x, size_t
           if (int8_acts) act += std::fabs(wv) * block_max(&x[t * cols], cols, c) / 254.0;
           if (bf16_acts) act += std::fabs(wv * xv) / 256.0;
         }
-        ASSERT_NEAR(y[t * rows + r], want, 1.001 * act + 2e-6 * mag + 1e-6) << "t=" << t << " r=" << r;
+        ASSERT_NEAR(y[t * rows + r], want, 1.001 * act + (2e-6 + amx) * mag + 1e-6) << "t=" << t << " r=" << r;
       }
   }
 }

@@ -1,0 +1,29 @@
+// Prefill products (n_tokens ≥ kGemmMinTokens) on AVX-512, for every weight encoding, called
+// through kernels::matmul like the other kernels. Two paths over the same weight decoders:
+//
+// prefill_rows_fp32_avx512  fp32 FMA panels: weights decoded exactly to fp32; exact up to fp32
+//                           summation order.
+// prefill_rows_amx          AMX-BF16 tiles (when cpu_features().amx_bf16): activations rounded to
+//                           bf16 (nearest even); weights enter as bf16 — as stored for bf16
+//                           weights, exact for mxfp4, mxfp8 and nvfp4 without a global scale (an
+//                           E2M1 or E4M3 value times an E4M3 or E8M0 scale has at most 7
+//                           significant bits), rounded for affine (scale·q + bias), nvfp4 with a
+//                           global scale and f16/f32 weights. Products and sums in fp32. With
+//                           u = 2^-8, bf16's unit roundoff:
+//                             |Δy| ≤ u·Σ|w_i·x_i|          weights exact in bf16
+//                             |Δy| ≤ (2u + u²)·Σ|w_i·x_i|   weights rounded too
+//                           plus fp32 summation error; values under 2^-126 count as zero.
+// prefill_rows_avx512 picks AMX when it is usable.
+#pragma once
+
+#include <cstddef>
+
+#include "quant/qtensor.h"
+
+namespace mxlm::kernels {
+
+void prefill_rows_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1);
+void prefill_rows_fp32_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1);
+void prefill_rows_amx(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1);
+
+}  // namespace mxlm::kernels
