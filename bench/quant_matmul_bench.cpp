@@ -2,7 +2,8 @@
 // Decode is reported as GB/s of stored weight bytes (weights + scales + biases) and as a
 // fraction of the read-bandwidth probe measured in the same binary; several copies of each
 // matrix are rotated so every pass comes from DRAM, not the 480 MiB L3. Prefill (512 tokens)
-// is reported as GFLOP/s. Batched decode (2..7 token rows, one per sequence) must read the
+// is reported as GFLOP/s and as fractions of the fp32 FMA, bf16 dot-product and (where the
+// prefill uses it) AMX peaks. Batched decode (2..7 token rows, one per sequence) must read the
 // weights once per call, so its time stays near one token's while tokens/s multiplies. The
 // packed contents are random (speed does not depend on them).
 #include <benchmark/benchmark.h>
@@ -36,6 +37,16 @@ const ThreadPool& pool() {
 // Measured again beside every decode benchmark: on a shared machine the bandwidth available
 // drifts, and the ratio is only meaningful against a probe taken under the same load.
 double probe_gbs() { return kernels::measure_read_bandwidth(pool(), size_t(1) << 30, 3, g_cpu_time); }
+
+// Compute peaks for prefill (GFLOP/s), measured once: fp32 FMA, bf16 dot product, AMX-BF16.
+struct Peaks {
+  double fma, bf16_dot, amx;
+};
+const Peaks& peaks() {
+  static const Peaks p{kernels::measure_fma_peak(pool()), kernels::measure_bf16_dot_peak(pool()),
+                       kernels::measure_amx_peak(pool())};
+  return p;
+}
 
 struct Format {
   const char* name;
@@ -121,6 +132,12 @@ void BM_Matmul(benchmark::State& state, Format f) {
   if (decode) {
     state.counters["probe_GB/s"] = probe;
     state.counters["of_probe"] = benchmark::Counter(double(bytes) * it / 1e9 / probe, benchmark::Counter::kIsRate);
+  } else {
+    const double flops = 2.0 * double(rows * cols * tokens) * it / 1e9;
+    state.counters["of_fma_peak"] = benchmark::Counter(flops / peaks().fma, benchmark::Counter::kIsRate);
+    if (peaks().bf16_dot > 0)
+      state.counters["of_bf16_dot_peak"] = benchmark::Counter(flops / peaks().bf16_dot, benchmark::Counter::kIsRate);
+    if (peaks().amx > 0) state.counters["of_amx_peak"] = benchmark::Counter(flops / peaks().amx, benchmark::Counter::kIsRate);
   }
 }
 

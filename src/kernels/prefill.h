@@ -13,7 +13,7 @@
 //                             |Δy| ≤ u·Σ|w_i·x_i|          weights exact in bf16
 //                             |Δy| ≤ (2u + u²)·Σ|w_i·x_i|   weights rounded too
 //                           plus fp32 summation error; values under 2^-126 count as zero.
-// prefill_rows_avx512 picks AMX when it is usable.
+// prefill_rows_avx512 picks AMX when amx_prefill().
 #pragma once
 
 #include <cstddef>
@@ -21,6 +21,13 @@
 #include "quant/qtensor.h"
 
 namespace mxlm::kernels {
+
+// AMX is used when the CPU has usable AMX-BF16 tiles and it is allowed (the default). Turning it
+// off makes prefill exact up to fp32 summation order, like decode: comparisons between prompts
+// processed in different pieces then stay at fp32 rounding (on chaotic random models bf16
+// rounding grows through the layers).
+void allow_amx_prefill(bool allowed);
+bool amx_prefill();
 
 void prefill_rows_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1);
 void prefill_rows_fp32_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1);

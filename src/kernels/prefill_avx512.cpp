@@ -30,9 +30,11 @@ namespace mxlm::kernels {
 namespace {
 
 __mmask16 mask16(size_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
+__mmask32 mask32(size_t n) { return n >= 32 ? ~__mmask32(0) : (__mmask32(1) << n) - 1; }
 
 // ---------------------------------------------------------------------------------------------
-// Decoders: sixteen(r, k, n) is w[r][k .. k+16) as fp32, zero past n (k a multiple of 16).
+// Decoders: sixteen(r, k, n) is w[r][k .. k+16) as fp32, zero past n (k a multiple of 16);
+// bf16 weights also give 32 of them as stored (bf16x32).
 
 struct Bf16Weights {
   const uint16_t* w;
@@ -40,6 +42,7 @@ struct Bf16Weights {
   __m512 sixteen(size_t r, size_t k, size_t n) const {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask16(n), w + r * cols + k)), 16));
   }
+  __m512i bf16x32(size_t r, size_t k, size_t n) const { return _mm512_maskz_loadu_epi16(mask32(n), w + r * cols + k); }
 };
 struct F16Weights {
   const uint16_t* w;
@@ -295,7 +298,7 @@ void configure_tiles() {
   _tile_loadconfig(&c);
 }
 
-__m512i bf16x32(__m512 lo, __m512 hi) {
+__m512i to_bf16(__m512 lo, __m512 hi) {
   const __m512bh v = _mm512_cvtne2ps_pbh(hi, lo);
   __m512i out;
   std::memcpy(&out, &v, sizeof out);
@@ -313,9 +316,18 @@ uint16_t* bf16_tokens(const float* x, size_t n, size_t cols, size_t kpad) {
         lo = _mm512_maskz_loadu_ps(mask16(cols - k), x + t * cols + k);
         if (cols > k + 16) hi = _mm512_maskz_loadu_ps(mask16(cols - k - 16), x + t * cols + k + 16);
       }
-      _mm512_storeu_si512(xb + t * kpad + k, bf16x32(lo, hi));
+      _mm512_storeu_si512(xb + t * kpad + k, to_bf16(lo, hi));
     }
   return xb;
+}
+
+// w[r][k .. k+32) as bf16, zero past n.
+template <class D>
+__m512i row_bf16(const D& d, size_t r, size_t k, size_t n) {
+  if constexpr (requires { d.bf16x32(r, k, n); })
+    return d.bf16x32(r, k, n);
+  else
+    return to_bf16(d.sixteen(r, k, n), d.sixteen(r, k + 16, n > 16 ? n - 16 : 0));
 }
 
 // Rows [r0, r0 + n_rows) × inputs [k0, k0 + depth) as bf16 pairs, groups of 16 rows each
@@ -329,9 +341,7 @@ void pack_amx_panel(const D& d, size_t cols, size_t r0, size_t n_rows, size_t k0
       __m512 v[16];
       for (size_t i = 0; i < 16; ++i) {
         const size_t row = g * 16 + i;
-        v[i] = row < n_rows ? _mm512_castsi512_ps(bf16x32(d.sixteen(r0 + row, kk, left),
-                                                          d.sixteen(r0 + row, kk + 16, left > 16 ? left - 16 : 0)))
-                            : _mm512_setzero_ps();
+        v[i] = row < n_rows ? _mm512_castsi512_ps(row_bf16(d, r0 + row, kk, left)) : _mm512_setzero_ps();
       }
       transpose16(v);
       uint32_t* dst = panel + (g * depth / 2 + k / 2) * 16;
@@ -449,7 +459,7 @@ void prefill_rows_amx(const QTensor& w, const float* x, size_t n_tokens, float* 
 }
 
 void prefill_rows_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1) {
-  if (cpu_features().amx_bf16)
+  if (amx_prefill())
     prefill_rows_amx(w, x, n_tokens, y, r0, r1);
   else
     prefill_rows_fp32_avx512(w, x, n_tokens, y, r0, r1);

@@ -81,7 +81,7 @@ namespace {
 
 // Best-of-`reps` GFLOP/s of `fn` run on every worker, `flops` operations per round.
 double measure_rounds(const ThreadPool& pool, int reps, float (*fn)(size_t), double flops) {
-  const size_t iters = 20'000'000;
+  const size_t iters = fn == &amx_rounds ? 500'000 : 20'000'000;
   std::vector<float> sink(static_cast<size_t>(pool.size()), 0.0f);
   double best = 0.0;
   for (int r = 0; r < reps; ++r) {
@@ -106,6 +106,11 @@ double measure_fma_peak(const ThreadPool& pool, int reps) {
 double measure_bf16_dot_peak(const ThreadPool& pool, int reps) {
   if (active_isa() != Isa::Avx512) return 0.0;
   return measure_rounds(pool, reps, &bf16_dot_rounds_avx512, 12 * 64);
+}
+
+double measure_amx_peak(const ThreadPool& pool, int reps) {
+  if (active_isa() != Isa::Avx512 || !cpu_features().amx_bf16) return 0.0;
+  return measure_rounds(pool, reps, &amx_rounds, 4 * 16 * 16 * 32 * 2);
 }
 
 }  // namespace mxlm::kernels

@@ -2,7 +2,8 @@
 // Read bandwidth (the decode roofline): every worker streams its own slice of a buffer far
 // larger than the last-level cache, with several independent accumulators and no horizontal
 // reduction inside the loop. FMA peak (the prefill roofline): independent fp32 FMA chains held
-// in registers on every worker; bf16 dot-product peak: the same with vdpbf16ps (AVX-512 only).
+// in registers on every worker; bf16 dot-product peak: the same with vdpbf16ps (AVX-512 only);
+// AMX peak: independent TDPBF16PS into four tiles (CPUs with usable AMX-BF16 only).
 #pragma once
 
 #include <cstddef>
@@ -25,6 +26,9 @@ double measure_fma_peak(const ThreadPool& pool, int reps = 5);
 // vdpbf16ps adds counts as two operations); 0 when the active ISA has no bf16 dot product.
 double measure_bf16_dot_peak(const ThreadPool& pool, int reps = 5);
 
+// Best-of-`reps` AMX-BF16 throughput in GFLOP/s; 0 without usable AMX (prefill.h's AMX path).
+double measure_amx_peak(const ThreadPool& pool, int reps = 5);
+
 // Runs `iters` rounds of independent FMA chains; returns a value that depends on all of them.
 // Per ISA: flops per round are fma_round_flops(isa).
 float fma_rounds_ref(size_t iters);
@@ -33,6 +37,8 @@ float fma_rounds_avx512(size_t iters);
 double fma_round_flops(Isa isa);
 // Rounds of twelve independent vdpbf16ps chains (12 · 64 operations each).
 float bf16_dot_rounds_avx512(size_t iters);
+// Rounds of four TDPBF16PS into four C tiles (4 · 16·16·32 · 2 operations each).
+float amx_rounds(size_t iters);
 
 // Sums n floats (n a multiple of 128); per-ISA versions of the probe's inner loop.
 float read_sum_ref(const float* p, size_t n);

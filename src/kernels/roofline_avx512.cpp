@@ -1,5 +1,6 @@
 #include <immintrin.h>
 
+#include <cstdint>
 #include <cstring>
 
 #include "kernels/roofline.h"
@@ -51,6 +52,39 @@ float bf16_dot_rounds_avx512(size_t iters) {
   for (int j = 1; j < 12; ++j) s = _mm512_add_ps(s, a[j]);
   float out[16];
   _mm512_storeu_ps(out, s);
+  return out[0];
+}
+
+// Four independent TDPBF16PS chains on all-ones tiles; returns one sum of the first C tile.
+float amx_rounds(size_t iters) {
+  struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t bytes_per_row[16];
+    uint8_t rows[16];
+  } config;
+  std::memset(&config, 0, sizeof config);
+  config.palette = 1;
+  for (int i = 0; i < 8; ++i) config.rows[i] = 16, config.bytes_per_row[i] = 64;
+  _tile_loadconfig(&config);
+  alignas(64) uint16_t ones[16 * 32];
+  for (uint16_t& v : ones) v = 0x3f80;  // bf16 1.0
+  alignas(64) float out[16 * 16];
+  _tile_loadd(4, ones, 64);
+  _tile_loadd(5, ones, 64);
+  _tile_loadd(6, ones, 64);
+  _tile_loadd(7, ones, 64);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  for (size_t i = 0; i < iters; ++i) {
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+  }
+  _tile_stored(0, out, 64);
+  _tile_release();
   return out[0];
 }
 

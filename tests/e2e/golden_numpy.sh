@@ -3,6 +3,10 @@
 # independent numpy implementation in tests/reference (float64, token-by-token recurrence),
 # for the Hugging Face layout and for the MLX layout written by `mxlm convert`.
 set -euo pipefail
+# Exact prefill (no AMX, kernels/prefill.h): against float64 references on a random model, the
+# bf16 rounding of AMX prefill grows through the layers past these tolerances; that path is
+# checked per kernel (tests/kernels) and on the trained model (Qwen35TinyGolden).
+export MXLM_AMX=0
 py=/usr/bin/python3
 $py -c "import numpy" 2>/dev/null || { echo "numpy for /usr/bin/python3 not installed: skipped"; exit 77; }
 rm -rf "$MXLM_WORK" && mkdir -p "$MXLM_WORK" && cd "$MXLM_WORK"

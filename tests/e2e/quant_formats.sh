@@ -5,6 +5,10 @@
 # packing, loading and the quantized kernels together. Prints the KLD of each format against
 # the unquantized model (a random model: figures show relative, not absolute, quality).
 set -euo pipefail
+# Exact prefill (no AMX, kernels/prefill.h): against float64 references on a random model, the
+# bf16 rounding of AMX prefill grows through the layers past these tolerances; that path is
+# checked per kernel (tests/kernels) and on the trained model (Qwen35TinyGolden).
+export MXLM_AMX=0
 py=/usr/bin/python3
 $py -c "import numpy" 2>/dev/null || { echo "numpy for /usr/bin/python3 not installed: skipped"; exit 77; }
 rm -rf "$MXLM_WORK" && mkdir -p "$MXLM_WORK" && cd "$MXLM_WORK"

@@ -1,4 +1,5 @@
 #include "kernels/matmul.h"
+#include "kernels/prefill.h"
 
 #include <gtest/gtest.h>
 
@@ -60,7 +61,7 @@ TEST(Matmul, EveryIsaMatchesDoublePrecisionOnRaggedShapes) {
         fn(w, x.data(), n, y.data(), 0, rows / 2);
         fn(w, x.data(), n, y.data(), rows / 2, rows);
         // AMX prefill rounds activations (and f16/f32 weights) to bf16: prefill.h's bound.
-        const bool amx = isa == Isa::Avx512 && n >= kGemmMinTokens && cpu_features().amx_bf16;
+        const bool amx = isa == Isa::Avx512 && n >= kGemmMinTokens && amx_prefill();
         const double u = 0x1p-8, rel = !amx ? 0.0 : dtype == DType::BF16 ? u : 2 * u + u * u;
         for (size_t t = 0; t < n; ++t)
           for (size_t r = 0; r < rows; ++r) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/matmul.h"
+#include "kernels/prefill.h"
 #include "kernels/qmatmul.h"
 #include "quant/quantize.h"
 
@@ -75,7 +76,7 @@ void expect_all_isas_match(const QTensor& w, const std::vector<float>& x, size_t
     const bool avx512_decode = isa == Isa::Avx512 && n < kGemmMinTokens && !exact_acts;
     const bool int8_acts = avx512_decode && w.spec.mode != QuantMode::Mxfp8;
     const bool bf16_acts = avx512_decode && w.spec.mode == QuantMode::Mxfp8;
-    const double amx = isa == Isa::Avx512 && n >= kGemmMinTokens && cpu_features().amx_bf16 ? amx_bound(w) : 0.0;
+    const double amx = isa == Isa::Avx512 && n >= kGemmMinTokens && amx_prefill() ? amx_bound(w) : 0.0;
     for (size_t t = 0; t < n; ++t)
       for (size_t r = 0; r < rows; ++r) {
         double want = 0, mag = 0, act = 0;

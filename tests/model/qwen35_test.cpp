@@ -45,6 +45,7 @@ double stddev(const std::vector<float>& a) {
 }
 
 TEST(Qwen35, PromptAtOnceEqualsTokenByTokenAndSplitPrefill) {
+  const testing_support::ExactPrefill exact;
   Qwen35 m(testing_support::tiny_model_dir());
   const auto tokens = random_tokens(150, int32_t(m.config().vocab), 1);
   const auto whole = logits_in_pieces(m, tokens, {150});
@@ -59,6 +60,7 @@ TEST(Qwen35, PromptAtOnceEqualsTokenByTokenAndSplitPrefill) {
 }
 
 TEST(Qwen35, LastLogitsEqualTheLastRowOfAllLogits) {
+  const testing_support::ExactPrefill exact;
   Qwen35 m(testing_support::tiny_model_dir());
   const auto tokens = random_tokens(300, int32_t(m.config().vocab), 2);  // > one micro-batch
   const size_t V = size_t(m.config().vocab);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/prefill.h"
 #include "model/qwen35_synth.h"
 
 namespace mxlm::testing_support {
@@ -19,6 +20,16 @@ inline std::string temp_dir(const std::string& name) {
   std::filesystem::remove_all(dir);
   return dir.string();
 }
+
+// Prefill exact up to fp32 summation order while in scope (kernels/prefill.h): for tests that
+// compare a prompt processed in different pieces, which check the logic, not bf16 rounding — on
+// a random model that rounding grows through the layers well past fp32 noise.
+struct ExactPrefill {
+  ExactPrefill() { kernels::allow_amx_prefill(false); }
+  ~ExactPrefill() { kernels::allow_amx_prefill(true); }
+  ExactPrefill(const ExactPrefill&) = delete;
+  ExactPrefill& operator=(const ExactPrefill&) = delete;
+};
 
 // `n` token ids drawn uniformly from [0, vocab).
 inline std::vector<int32_t> random_tokens(size_t n, int32_t vocab, uint32_t seed) {

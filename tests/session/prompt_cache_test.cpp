@@ -25,6 +25,7 @@ std::vector<float> cold_logits(model::Qwen35& m, const std::vector<int32_t>& tok
 }
 
 TEST(PromptCache, SecondTurnProcessesOnlyNewTokensAndMatchesAColdRun) {
+  const testing_support::ExactPrefill exact;
   model::Qwen35 m(testing_support::tiny_model_dir());
   const ThreadPool pool(2);
   PromptCache cache(m, {1024, size_t(1) << 30, 64});
@@ -48,6 +49,7 @@ TEST(PromptCache, SecondTurnProcessesOnlyNewTokensAndMatchesAColdRun) {
 }
 
 TEST(PromptCache, DivergingHistoryResumesFromTheLatestSnapshotInsideTheCommonPrefix) {
+  const testing_support::ExactPrefill exact;
   model::Qwen35 m(testing_support::tiny_model_dir());
   const ThreadPool pool(2);
   PromptCache cache(m, {1024, size_t(1) << 30, 64});
@@ -67,6 +69,7 @@ TEST(PromptCache, DivergingHistoryResumesFromTheLatestSnapshotInsideTheCommonPre
 }
 
 TEST(PromptCache, BoundarySnapshotServesAPromptThatDivergesAfterIt) {
+  const testing_support::ExactPrefill exact;
   model::Qwen35 m(testing_support::tiny_model_dir());
   const ThreadPool pool(2);
   PromptCache cache(m, {1024, size_t(1) << 30, 2048});

@@ -96,11 +96,14 @@ void bench(const BenchArgs& a) {
   }
   const double probe_gbs = kernels::measure_read_bandwidth(pool);
   const double peak_gflops = kernels::measure_fma_peak(pool);
+  // Prefill runs on AMX tiles where the CPU has them: their peak is then the prefill roofline.
+  const double amx_gflops = kernels::measure_amx_peak(pool);
   const double weight_bytes = double(m.decode_weight_bytes());
   const double flops_per_token = 2.0 * m.matmul_params_per_token();
 
   nlohmann::ordered_json r = {{"model", a.model}, {"threads", pool.size()}, {"isa", isa_name(active_isa())},
                               {"probe_read_GB_s", probe_gbs}, {"probe_fma_GFLOP_s", peak_gflops},
+                              {"probe_amx_GFLOP_s", amx_gflops},
                               {"weight_bytes_per_token", weight_bytes}};
   nlohmann::ordered_json prefill = nlohmann::ordered_json::array();
   for (size_t p : a.prompts) {
@@ -111,7 +114,8 @@ void bench(const BenchArgs& a) {
     const double sec = seconds_since(t0);
     const double gflops = flops_per_token * double(p) / sec / 1e9;
     prefill.push_back({{"tokens", p}, {"tok_s", double(p) / sec}, {"ttft_s", sec}, {"GFLOP_s", gflops},
-                       {"fraction_of_fma_peak", gflops / peak_gflops}});
+                       {"fraction_of_fma_peak", gflops / peak_gflops},
+                       {"fraction_of_amx_peak", amx_gflops > 0 ? gflops / amx_gflops : 0.0}});
   }
   r["prefill"] = prefill;
   nlohmann::ordered_json decode = nlohmann::ordered_json::array();
@@ -167,12 +171,14 @@ void bench(const BenchArgs& a) {
     return;
   }
   fmt::print("model              {}\nthreads / isa      {} / {}\n", a.model, pool.size(), isa_name(active_isa()));
-  fmt::print("rooflines          read {:.1f} GB/s, fp32 FMA {:.0f} GFLOP/s\n", probe_gbs, peak_gflops);
+  fmt::print("rooflines          read {:.1f} GB/s, fp32 FMA {:.0f} GFLOP/s", probe_gbs, peak_gflops);
+  fmt::print("{}\n", amx_gflops > 0 ? fmt::format(", AMX-BF16 {:.0f} GFLOP/s (prefill)", amx_gflops) : "");
   fmt::print("weights / token    {:.3f} GB\n", weight_bytes / 1e9);
   for (const auto& p : prefill)
-    fmt::print("prefill {:>6}      {:.1f} tok/s, TTFT {:.2f} s, {:.0f} GFLOP/s = {:.1f}% of FMA peak\n",
+    fmt::print("prefill {:>6}      {:.1f} tok/s, TTFT {:.2f} s, {:.0f} GFLOP/s = {:.1f}% of FMA peak{}\n",
                p["tokens"].get<size_t>(), p["tok_s"].get<double>(), p["ttft_s"].get<double>(), p["GFLOP_s"].get<double>(),
-               100 * p["fraction_of_fma_peak"].get<double>());
+               100 * p["fraction_of_fma_peak"].get<double>(),
+               amx_gflops > 0 ? fmt::format(", {:.1f}% of AMX peak", 100 * p["fraction_of_amx_peak"].get<double>()) : "");
   for (const auto& d : decode)
     fmt::print("decode @ {:>6}     {:.2f} tok/s, {:.1f} GB/s = {:.1f}% of the read probe\n", d["depth"].get<size_t>(),
                d["tok_s"].get<double>(), d["GB_s"].get<double>(), 100 * d["fraction_of_read_probe"].get<double>());
