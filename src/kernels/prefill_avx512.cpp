@@ -281,7 +281,7 @@ void gemm_fp32(const D& d, size_t cols, size_t rows, const float* x, size_t n, f
 // ---------------------------------------------------------------------------------------------
 // AMX path.
 
-constexpr size_t kAmxRows = 64, kAmxDepth = 512, kAmxTokens = 32;
+constexpr size_t kAmxRows = 192, kAmxDepth = 2048, kAmxTokens = 32;
 
 struct TileConfig {
   uint8_t palette, start_row, reserved[14];
