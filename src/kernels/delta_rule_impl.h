@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "kernels/delta_rule.h"
 #include "kernels/scratch.h"
@@ -45,9 +46,9 @@ inline void recurrent_head(const DeltaRuleShape& s, const DeltaRuleInputs& in, s
 
 // Scratch for one chunk of one head, carved from one scratch block.
 struct ChunkScratch {
-  float *q, *k, *v, *gamma, *beta, *A, *QK, *U, *W;
+  float *q, *k, *v, *gamma, *beta, *A, *QK, *U, *W, *coef, *decay;
   ChunkScratch(size_t C, size_t Dk, size_t Dv) {
-    float* p = scratch_of<float>(ScratchSlot::DeltaRule, 2 * C * Dk + C * Dv + 2 * C + 2 * C * C + C * Dv + C * Dk);
+    float* p = scratch_of<float>(ScratchSlot::DeltaRule, 2 * C * Dk + C * Dv + 2 * C + 2 * C * C + C * Dv + C * Dk + 2 * C);
     q = p, p += C * Dk;
     k = p, p += C * Dk;
     v = p, p += C * Dv;
@@ -56,24 +57,104 @@ struct ChunkScratch {
     A = p, p += C * C;
     QK = p, p += C * C;
     U = p, p += C * Dv;
-    W = p;
+    W = p, p += C * Dk;
+    coef = p, p += C;
+    decay = p;
   }
 };
 
+// 16 floats as one GCC vector: one zmm on AVX-512, two ymm on AVX2, four xmm on baseline. The
+// helpers below pass it by value; they have internal linkage and are inlined, so the ABI note
+// GCC gives for builds without AVX-512 concerns no real call.
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float F16x __attribute__((vector_size(64)));
 
+inline F16x load16(const float* p) {
+  F16x v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store16(float* p, F16x v) { std::memcpy(p, &v, sizeof v); }
 
+// Σ a[i]·b[i] in 16 independent lanes, then across them.
 inline float dot(const float* a, const float* b, size_t n) {
-  float acc = 0.0f;
-  for (size_t i = 0; i < n; ++i) acc += a[i] * b[i];
-  return acc;
+  F16x acc = {};
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) acc += load16(a + i) * load16(b + i);
+  float sum = 0.0f;
+  for (int l = 0; l < 16; ++l) sum += acc[l];
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
 }
 
-// One chunk of C tokens for one head; S [Dk, Dv] is carried in and out.
+// acc[0..width) += Σ_{r<n} s·a[r] · B[r·ldb + 0..width). With the width a compile-time N (a
+// multiple of 16), the sums stay in N/16 vector registers across the n rows; otherwise acc is
+// updated in place, one load and store per row.
+template <size_t N>
+inline void axpy_rows(size_t n, size_t width, const float* a, float s, const float* B, size_t ldb, float* acc) {
+  if constexpr (N > 0) {
+    static_assert(N % 16 == 0);
+    F16x x[N / 16];
+#pragma GCC unroll 16
+    for (size_t v = 0; v < N / 16; ++v) x[v] = load16(acc + 16 * v);
+    for (size_t r = 0; r < n; ++r) {
+      const float f = s * a[r];
+      const float* b = B + r * ldb;
+#pragma GCC unroll 16
+      for (size_t v = 0; v < N / 16; ++v) x[v] += f * load16(b + 16 * v);
+    }
+#pragma GCC unroll 16
+    for (size_t v = 0; v < N / 16; ++v) store16(acc + 16 * v, x[v]);
+  } else {
+    for (size_t r = 0; r < n; ++r) {
+      const float f = s * a[r];
+      const float* b = B + r * ldb;
+      for (size_t d = 0; d < width; ++d) acc[d] += f * b[d];
+    }
+  }
+}
+
+// Two such sums over the same rows of B, sharing their loads.
+template <size_t N>
+inline void axpy_rows2(size_t n, size_t width, const float* a1, float s1, float* acc1, const float* a2, float s2,
+                       float* acc2, const float* B, size_t ldb) {
+  if constexpr (N > 0) {
+    static_assert(N % 16 == 0);
+    F16x x1[N / 16], x2[N / 16];
+#pragma GCC unroll 16
+    for (size_t v = 0; v < N / 16; ++v) x1[v] = load16(acc1 + 16 * v), x2[v] = load16(acc2 + 16 * v);
+    for (size_t r = 0; r < n; ++r) {
+      const float f1 = s1 * a1[r], f2 = s2 * a2[r];
+      const float* b = B + r * ldb;
+#pragma GCC unroll 16
+      for (size_t v = 0; v < N / 16; ++v) {
+        const F16x bv = load16(b + 16 * v);
+        x1[v] += f1 * bv;
+        x2[v] += f2 * bv;
+      }
+    }
+#pragma GCC unroll 16
+    for (size_t v = 0; v < N / 16; ++v) store16(acc1 + 16 * v, x1[v]), store16(acc2 + 16 * v, x2[v]);
+  } else {
+    for (size_t r = 0; r < n; ++r) {
+      const float f1 = s1 * a1[r], f2 = s2 * a2[r];
+      const float* b = B + r * ldb;
+      for (size_t d = 0; d < width; ++d) {
+        acc1[d] += f1 * b[d];
+        acc2[d] += f2 * b[d];
+      }
+    }
+  }
+}
+
+// One chunk of C tokens for one head; S [Dk, Dv] is carried in and out. DK/DV: the head sizes
+// when known at compile time (0: take Dk/Dv).
 //   γ = cumsum(g);  A_ij = β_i (k_i·k_j) e^{γ_i−γ_j} (j < i)
 //   U = (I + A)⁻¹ (β ⊙ V);  W = (I + A)⁻¹ (β e^γ ⊙ K)   (forward substitution)
 //   V' = U − W S
 //   O_i = e^{γ_i} q_i S + Σ_{j≤i} (q_i·k_j) e^{γ_i−γ_j} V'_j
 //   S = e^{γ_C} S + Σ_j e^{γ_C−γ_j} k_j V'_jᵀ
+template <size_t DK, size_t DV>
 inline void chunk_step(ChunkScratch& c, size_t C, size_t Dk, size_t Dv, float* S, float* o, size_t o_stride) {
   float* g = c.gamma;
   for (size_t i = 1; i < C; ++i) g[i] += g[i - 1];
@@ -89,47 +170,26 @@ inline void chunk_step(ChunkScratch& c, size_t C, size_t Dk, size_t Dv, float* S
     const float ei = std::exp(g[i]);
     for (size_t d = 0; d < Dv; ++d) u[d] = c.beta[i] * c.v[i * Dv + d];
     for (size_t d = 0; d < Dk; ++d) w[d] = c.beta[i] * ei * c.k[i * Dk + d];
-    for (size_t j = 0; j < i; ++j) {
-      const float a = c.A[i * C + j];
-      for (size_t d = 0; d < Dv; ++d) u[d] -= a * c.U[j * Dv + d];
-      for (size_t d = 0; d < Dk; ++d) w[d] -= a * c.W[j * Dk + d];
-    }
+    axpy_rows<DV>(i, Dv, &c.A[i * C], -1.0f, c.U, Dv, u);
+    axpy_rows<DK>(i, Dk, &c.A[i * C], -1.0f, c.W, Dk, w);
   }
-  // V' = U − W S (stored in U) and the inter-chunk output e^{γ_i} q_i S.
+  // V' = U − W S (stored in U) and the inter-chunk output e^{γ_i} q_i S, then the intra-chunk
+  // output Σ_{j≤i} QK_ij V'_j (V'_j for j ≤ i is final by then).
   for (size_t i = 0; i < C; ++i) {
-    float* u = &c.U[i * Dv];
     float* oi = o + i * o_stride;
     std::fill(oi, oi + Dv, 0.0f);
-    const float ei = std::exp(g[i]);
-    for (size_t r = 0; r < Dk; ++r) {
-      const float* Sr = S + r * Dv;
-      const float wr = c.W[i * Dk + r], qr = c.q[i * Dk + r] * ei;
-      for (size_t d = 0; d < Dv; ++d) {
-        u[d] -= wr * Sr[d];
-        oi[d] += qr * Sr[d];
-      }
-    }
-  }
-  for (size_t i = 0; i < C; ++i) {
-    float* oi = o + i * o_stride;
-    for (size_t j = 0; j <= i; ++j) {
-      const float a = c.QK[i * C + j];
-      const float* vj = &c.U[j * Dv];
-      for (size_t d = 0; d < Dv; ++d) oi[d] += a * vj[d];
-    }
+    axpy_rows2<DV>(Dk, Dv, &c.W[i * Dk], -1.0f, &c.U[i * Dv], &c.q[i * Dk], std::exp(g[i]), oi, S, Dv);
+    axpy_rows<DV>(i + 1, Dv, &c.QK[i * C], 1.0f, c.U, Dv, oi);
   }
   const float last = g[C - 1], e_last = std::exp(last);
+  for (size_t j = 0; j < C; ++j) c.decay[j] = std::exp(last - g[j]);
   for (size_t r = 0; r < Dk; ++r) {
     float* Sr = S + r * Dv;
     for (size_t d = 0; d < Dv; ++d) Sr[d] *= e_last;
-    for (size_t j = 0; j < C; ++j) {
-      const float kr = c.k[j * Dk + r] * std::exp(last - g[j]);
-      const float* vj = &c.U[j * Dv];
-      for (size_t d = 0; d < Dv; ++d) Sr[d] += kr * vj[d];
-    }
+    for (size_t j = 0; j < C; ++j) c.coef[j] = c.k[j * Dk + r] * c.decay[j];
+    axpy_rows<DV>(C, Dv, c.coef, 1.0f, c.U, Dv, Sr);
   }
 }
-
 
 // The chunked form for value head h over n tokens.
 inline void chunked_head(const DeltaRuleShape& s, const DeltaRuleInputs& in, size_t n, float* state, float* out,
@@ -147,7 +207,12 @@ inline void chunked_head(const DeltaRuleShape& s, const DeltaRuleInputs& in, siz
       c.gamma[i] = in.g[t * Hv + h];
       c.beta[i] = in.beta[t * Hv + h];
     }
-    chunk_step(c, C, Dk, Dv, S, out + t0 * Hv * Dv + h * Dv, Hv * Dv);
+    float* o = out + t0 * Hv * Dv + h * Dv;
+    // Qwen3.5/3.6 heads are 128 × 128: sized at compile time, the sums stay in registers.
+    if (Dk == 128 && Dv == 128)
+      chunk_step<128, 128>(c, C, Dk, Dv, S, o, Hv * Dv);
+    else
+      chunk_step<0, 0>(c, C, Dk, Dv, S, o, Hv * Dv);
   }
 }
 

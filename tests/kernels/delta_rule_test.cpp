@@ -22,24 +22,25 @@ struct Inputs {
   }
 };
 
-Inputs make_inputs(size_t n, uint32_t seed) {
+// Shape {2 key heads, 4 value heads, dk, dv}; the default is small, {.., 128, 128} the model's.
+Inputs make_inputs(size_t n, uint32_t seed, size_t dk = 16, size_t dv = 8) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> nd(0.0f, 1.0f);
   std::uniform_real_distribution<float> ud(0.0f, 1.0f);
-  Inputs in{{2, 4, 16, 8}, n, {}, {}, {}, {}};
-  const size_t key_dim = 2 * 16;
+  Inputs in{{2, 4, dk, dv}, n, {}, {}, {}, {}};
+  const size_t key_dim = 2 * dk;
   in.qk.resize(n * 2 * key_dim);
   for (float& x : in.qk) x = nd(rng);
   // L2-normalise q and k per head (as the model does), q also scaled by 1/sqrt(dk).
   for (size_t t = 0; t < n; ++t)
     for (size_t part = 0; part < 2; ++part)
       for (size_t h = 0; h < 2; ++h) {
-        float* p = &in.qk[t * 2 * key_dim + part * key_dim + h * 16];
+        float* p = &in.qk[t * 2 * key_dim + part * key_dim + h * dk];
         double ss = 0;
-        for (size_t i = 0; i < 16; ++i) ss += p[i] * p[i];
-        for (size_t i = 0; i < 16; ++i) p[i] = float(p[i] / std::sqrt(ss) * (part == 0 ? 0.25 : 1.0));
+        for (size_t i = 0; i < dk; ++i) ss += p[i] * p[i];
+        for (size_t i = 0; i < dk; ++i) p[i] = float(p[i] / std::sqrt(ss) * (part == 0 ? 1.0 / std::sqrt(double(dk)) : 1.0));
       }
-  in.v.resize(n * 4 * 8);
+  in.v.resize(n * 4 * dv);
   for (float& x : in.v) x = nd(rng);
   for (size_t i = 0; i < n * 4; ++i) {
     in.beta.push_back(ud(rng));
@@ -109,6 +110,32 @@ TEST_P(DeltaRuleLengths, ChunkedAndRecurrentMatchTheDefinition) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Lengths, DeltaRuleLengths, testing::Values(1, 63, 64, 65, 200));
+
+// At the model's head size (128 × 128, which the chunked form sizes at compile time) the chunked
+// and recurrent forms agree with the double-precision definition too.
+TEST(DeltaRule, ModelHeadSizeMatchesTheDefinition) {
+  const size_t n = 150;
+  const Inputs in = make_inputs(n, 5, 128, 128);
+  const auto& s = in.shape;
+  std::vector<float> init(s.n_v_heads * s.dk * s.dv);
+  std::mt19937 rng(7);
+  for (float& x : init) x = std::normal_distribution<float>(0.0f, 0.1f)(rng);
+  std::vector<double> S_ref(init.begin(), init.end());
+  const auto want = reference(in, S_ref);
+  const ThreadPool pool(2);
+  for (size_t chunk : {size_t(0), size_t(64)}) {
+    std::vector<float> S = init, out(want.size());
+    if (chunk == 0)
+      delta_rule_recurrent(s, in.view(), n, S.data(), out.data(), pool);
+    else
+      delta_rule_chunked(s, in.view(), n, S.data(), out.data(), pool, chunk);
+    double worst = 0, worst_state = 0;
+    for (size_t i = 0; i < out.size(); ++i) worst = std::max(worst, std::abs(out[i] - want[i]));
+    for (size_t i = 0; i < S.size(); ++i) worst_state = std::max(worst_state, std::abs(S[i] - S_ref[i]));
+    EXPECT_LE(worst, 1e-4) << "chunk " << chunk;
+    EXPECT_LE(worst_state, 1e-4) << "chunk " << chunk;
+  }
+}
 
 TEST(DeltaRule, EveryIsaMatchesTheScalarBuild) {
   const Inputs in = make_inputs(130, 17);
