@@ -3,6 +3,7 @@
 
 #include <cstddef>
 
+#include "core/cpu_features.h"
 #include "core/thread_pool.h"
 
 namespace mxlm::kernels {
@@ -19,5 +20,16 @@ struct AttentionShape {
 void causal_attention(const AttentionShape& shape, const float* q, size_t n, size_t pos0,
                       const float* k_cache, const float* v_cache, float scale, float* out,
                       const ThreadPool& pool);
+
+// One query (t, head h) of causal_attention, per ISA (attention_ref/_avx2/_avx512.cpp).
+using AttentionQueryFn = void (*)(const AttentionShape& s, const float* q, size_t t, size_t h, size_t pos0,
+                                  const float* k_cache, const float* v_cache, float scale, float* out);
+AttentionQueryFn attention_query_kernel(Isa isa);
+void attention_query_ref(const AttentionShape& s, const float* q, size_t t, size_t h, size_t pos0, const float* k_cache,
+                         const float* v_cache, float scale, float* out);
+void attention_query_avx2(const AttentionShape& s, const float* q, size_t t, size_t h, size_t pos0, const float* k_cache,
+                          const float* v_cache, float scale, float* out);
+void attention_query_avx512(const AttentionShape& s, const float* q, size_t t, size_t h, size_t pos0,
+                            const float* k_cache, const float* v_cache, float scale, float* out);
 
 }  // namespace mxlm::kernels

@@ -10,7 +10,7 @@ namespace mxlm::kernels {
 
 // At least `bytes` bytes, 64-byte aligned, owned by the calling thread; valid until the next
 // call with the same slot. Contents are unspecified.
-enum class ScratchSlot { QuantActs, ActScales, ActCorr, ActGroupSums, RowScales, RowBiases, Row, Panel, PackedTokens, DeltaRule, kCount };
+enum class ScratchSlot { QuantActs, ActScales, ActCorr, ActGroupSums, RowScales, RowBiases, Row, Panel, PackedTokens, DeltaRule, Attention, kCount };
 void* scratch(ScratchSlot slot, size_t bytes);
 
 template <class T>

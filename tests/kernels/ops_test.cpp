@@ -5,6 +5,7 @@
 #include <random>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "kernels/attention.h"
 #include "kernels/conv.h"
 #include "kernels/ops.h"
@@ -104,32 +105,45 @@ TEST(Conv, CausalDepthwiseWithStateMatchesDefinition) {
   for (size_t c = 0; c < channels; ++c) EXPECT_EQ(state[2 * channels + c], x[(n - 1) * channels + c]);
 }
 
+// Every ISA's kernel, at a small head size and at the model's 256 (sized at compile time),
+// against the definition in double precision; the threaded entry point on the active ISA too.
 TEST(Attention, GroupedCausalSoftmaxMatchesDefinition) {
   std::mt19937 rng(4);
-  const AttentionShape s{6, 2, 16};
-  const size_t pos0 = 7, n = 5, len = pos0 + n, kv = s.n_kv_heads * s.head_dim;
-  const auto q = randn(n * s.n_heads * s.head_dim, rng), k = randn(len * kv, rng), v = randn(len * kv, rng);
-  std::vector<float> out(q.size());
-  const float scale = 0.25f;
-  causal_attention(s, q.data(), n, pos0, k.data(), v.data(), scale, out.data(), ThreadPool(2));
-  for (size_t t = 0; t < n; ++t)
-    for (size_t h = 0; h < s.n_heads; ++h) {
-      const size_t g = h / 3;
-      std::vector<double> p(pos0 + t + 1);
-      double mx = -1e300, sum = 0;
-      for (size_t j = 0; j < p.size(); ++j) {
-        double d = 0;
-        for (size_t i = 0; i < s.head_dim; ++i) d += double(q[(t * s.n_heads + h) * s.head_dim + i]) * k[j * kv + g * s.head_dim + i];
-        p[j] = d * scale;
-        mx = std::max(mx, p[j]);
-      }
-      for (double& e : p) sum += (e = std::exp(e - mx));
-      for (size_t i = 0; i < s.head_dim; ++i) {
-        double o = 0;
-        for (size_t j = 0; j < p.size(); ++j) o += p[j] / sum * v[j * kv + g * s.head_dim + i];
-        EXPECT_NEAR(out[(t * s.n_heads + h) * s.head_dim + i], o, 1e-5);
-      }
+  for (const AttentionShape& s : {AttentionShape{6, 2, 16}, AttentionShape{4, 2, 256}}) {
+    const size_t pos0 = 7, n = 5, len = pos0 + n, kv = s.n_kv_heads * s.head_dim, group = s.n_heads / s.n_kv_heads;
+    const auto q = randn(n * s.n_heads * s.head_dim, rng), k = randn(len * kv, rng), v = randn(len * kv, rng);
+    const float scale = 0.25f;
+    std::vector<std::vector<float>> outs;
+    for (Isa isa : supported_isas()) {
+      std::vector<float> out(q.size(), NAN);
+      for (size_t t = 0; t < n; ++t)
+        for (size_t h = 0; h < s.n_heads; ++h)
+          attention_query_kernel(isa)(s, q.data(), t, h, pos0, k.data(), v.data(), scale, out.data());
+      outs.push_back(out);
     }
+    outs.emplace_back(q.size(), NAN);
+    causal_attention(s, q.data(), n, pos0, k.data(), v.data(), scale, outs.back().data(), ThreadPool(2));
+    for (size_t t = 0; t < n; ++t)
+      for (size_t h = 0; h < s.n_heads; ++h) {
+        const size_t g = h / group;
+        std::vector<double> p(pos0 + t + 1);
+        double mx = -1e300, sum = 0;
+        for (size_t j = 0; j < p.size(); ++j) {
+          double d = 0;
+          for (size_t i = 0; i < s.head_dim; ++i) d += double(q[(t * s.n_heads + h) * s.head_dim + i]) * k[j * kv + g * s.head_dim + i];
+          p[j] = d * scale;
+          mx = std::max(mx, p[j]);
+        }
+        for (double& e : p) sum += (e = std::exp(e - mx));
+        for (size_t i = 0; i < s.head_dim; ++i) {
+          double o = 0;
+          for (size_t j = 0; j < p.size(); ++j) o += p[j] / sum * v[j * kv + g * s.head_dim + i];
+          for (size_t which = 0; which < outs.size(); ++which)
+            ASSERT_NEAR(outs[which][(t * s.n_heads + h) * s.head_dim + i], o, 2e-5)
+                << "head_dim " << s.head_dim << " kernel " << which << " t=" << t << " h=" << h << " i=" << i;
+        }
+      }
+  }
 }
 
 }  // namespace
