@@ -20,7 +20,9 @@
 // for two tokens): they share the activation loads, and their independent accumulators hide the
 // fp32 latency. The next four rows are prefetched into L2 while these are read.
 //
-// mxfp8: E4M3 weights widened exactly to bf16 against bf16 activations (vdpbf16ps).
+// mxfp8: E4M3 weights widened exactly to bf16 (two vpermi2b table lookups per 64 codes) against
+// bf16 activations (vdpbf16ps), the activations stored once per call in the order the widening
+// leaves the weights in.
 //
 // Helpers stay in an anonymous namespace: an inline function shared with baseline code could be
 // emitted here with AVX-512 encodings and picked by the linker for callers on older CPUs.
@@ -469,37 +471,54 @@ void affine_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0
 }
 
 // ---------------------------------------------------------------------------------------------
-// mxfp8: E4M3 weights widened exactly to bf16 against bf16 activations (vdpbf16ps), one group
-// of 32 weights per instruction, scaled in fp32.
+// mxfp8: E4M3 weights widened exactly to bf16 by table lookups against bf16 activations
+// (vdpbf16ps), 64 weights (two groups) per step, scaled in fp32.
 
-// E8M0 s → 2^(s−127) · factor (s = 0 is the denormal 2^−127, 255 is inf).
-void decode_e8m0(const uint8_t* s, size_t n, float factor, float* out) {
+// E8M0 s → 2^(s−127) (s = 0 is the denormal 2^−127, 255 is inf).
+void decode_e8m0(const uint8_t* s, size_t n, float* out) {
   for (size_t i = 0; i < n; i += 16) {
     const __m512i e = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask16(n - i), s + i));
     const __m512i bits = _mm512_max_epi32(_mm512_slli_epi32(e, 23), _mm512_set1_epi32(0x00400000));
-    _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_castsi512_ps(bits), _mm512_set1_ps(factor)));
+    _mm512_storeu_ps(out + i, _mm512_castsi512_ps(bits));
   }
 }
 
-// 32 E4M3 bytes → 32 bf16 of 256 × their value, exactly. Normal codes keep exponent and mantissa
-// bits and get 128 added to the exponent by one OR (E4M3's bias is 7, bf16's 127, and 2^8 more);
-// subnormals (exponent 0: m·2^−9, times 256 = m/2) come from a table of their eight values.
-inline __m512i e4m3_to_bf16(__m256i b, __m512i subnormals) {
-  const __m512i w = _mm512_cvtepi8_epi16(b);  // sign-extended: bit 15 is the sign
-  const __m512i s = _mm512_slli_epi16(w, 4);  // exponent at bits 7..10, mantissa at 4..6
-  __m512i mag = _mm512_ternarylogic_epi32(s, _mm512_set1_epi16(0x07f0), _mm512_set1_epi16(0x4000), 0xea);  // (s & m) | e
-  // vpermw reads index bits 0..4, which for exponent 0 are the mantissa.
-  mag = _mm512_mask_permutexvar_epi16(mag, _mm256_testn_epi8_mask(b, _mm256_set1_epi8(0x78)), w, subnormals);
-  return _mm512_ternarylogic_epi32(mag, w, _mm512_set1_epi16(int16_t(0x8000)), 0xf8);  // mag | (w & sign)
+// 64 E4M3 bytes → 64 bf16, exactly, in two vectors. The bf16 of each 7-bit magnitude comes from
+// two 128-byte tables (high and low byte, one vpermi2b each, the code's bit 7 is ignored), the
+// sign is the code's bit 7, and the bytes are interleaved into words within each 128-bit lane:
+// the first vector holds elements 16q + (0..7) of lane q (q = 0..3), the second 16q + (8..15).
+// Either way fp32 lane j (words 2j, 2j+1) gets elements of group j / 8 of the 64, so one scale
+// vector serves both products.
+struct E4m3Tables {
+  __m512i lo[2], hi[2];
+};
+
+struct Bf16Pair {
+  __m512i a, b;
+};
+
+inline Bf16Pair e4m3_to_bf16(__m512i c, const E4m3Tables& t) {
+  const __m512i lo = _mm512_permutex2var_epi8(t.lo[0], c, t.lo[1]);
+  const __m512i hi = _mm512_ternarylogic_epi32(_mm512_permutex2var_epi8(t.hi[0], c, t.hi[1]), c, _mm512_set1_epi8(int8_t(0x80)), 0xf8);
+  return {_mm512_unpacklo_epi8(lo, hi), _mm512_unpackhi_epi8(lo, hi)};
 }
 
+// Position (0..63) in the pair above of element i of 64: vector i / 8 % 2, word 8·(i / 16) + i % 8.
+constexpr int bf16_pair_slot(int i) { return 32 * (i / 8 % 2) + 8 * (i / 16) + i % 8; }
+
 struct Fp8Args {
-  const uint16_t* xb;  // bf16 activations of the tile's first token, [T, cols]
-  size_t cols;
-  const float* sc;     // decoded scales (÷256) of the tile's first row, rows `stride` apart
+  const uint16_t* xb;  // bf16 activations of the tile's first token, [T, xcols] in bf16_pair_slot order
+  size_t cols, xcols;  // xcols: cols rounded up to 64, zero-padded
+  const float* sc;     // decoded scales of the tile's first row, rows `stride` apart
   size_t stride;
-  __m512i subnormals;
+  E4m3Tables tables;
 };
+
+// Lanes 0..7 scaled by group g, 8..15 by group g + 1 (when there is one).
+inline __m512 pair_scales(const float* sc, size_t g, bool second) {
+  const __m512 s = _mm512_set1_ps(sc[g]);
+  return second ? _mm512_mask_broadcastss_ps(s, 0xff00, _mm_load_ss(sc + g + 1)) : s;
+}
 
 template <int R, int T>
 void fp8_tile(const uint8_t* w, const Fp8Args& fa, float (&out)[R][T]) {
@@ -508,17 +527,28 @@ void fp8_tile(const uint8_t* w, const Fp8Args& fa, float (&out)[R][T]) {
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   // The next tile's rows into L2 at the pace this one is read (as the integer path).
   const char* next = reinterpret_cast<const char*>(w) + R * fa.cols;
-  for (size_t g = 0; g < fa.cols / 32; ++g) {
-    for (size_t off = g * R * 32; off < (g + 1) * R * 32; off += 64) _mm_prefetch(next + off, _MM_HINT_T1);
-    __m512bh x[T];
-    for (int t = 0; t < T; ++t) x[t] = __m512bh(_mm512_loadu_si512(fa.xb + size_t(t) * fa.cols + 32 * g));
-    for (int r = 0; r < R; ++r) {
-      const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + size_t(r) * fa.cols + 32 * g));
-      const __m512bh wb = __m512bh(e4m3_to_bf16(b, fa.subnormals));
-      const __m512 s = _mm512_set1_ps(fa.sc[size_t(r) * fa.stride + g]);
-      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_fmadd_ps(_mm512_dpbf16_ps(_mm512_setzero_ps(), wb, x[t]), s, acc[r][t]);
+  auto step = [&](size_t c, __mmask64 m) {
+    __m512bh xa[T], xb[T];
+    for (int t = 0; t < T; ++t) {
+      const uint16_t* x = fa.xb + size_t(t) * fa.xcols + 64 * c;
+      xa[t] = __m512bh(_mm512_loadu_si512(x));
+      xb[t] = __m512bh(_mm512_loadu_si512(x + 32));
     }
+    for (int r = 0; r < R; ++r) {
+      const Bf16Pair p = e4m3_to_bf16(_mm512_maskz_loadu_epi8(m, w + size_t(r) * fa.cols + 64 * c), fa.tables);
+      const __m512 s = pair_scales(fa.sc + size_t(r) * fa.stride, 2 * c, m >> 32 != 0);
+      for (int t = 0; t < T; ++t) {
+        const __m512 d = _mm512_dpbf16_ps(_mm512_dpbf16_ps(_mm512_setzero_ps(), __m512bh(p.a), xa[t]), __m512bh(p.b), xb[t]);
+        acc[r][t] = _mm512_fmadd_ps(d, s, acc[r][t]);
+      }
+    }
+  };
+  const size_t full = fa.cols / 64;
+  for (size_t c = 0; c < full; ++c) {
+    for (size_t off = c * R * 64; off < (c + 1) * R * 64; off += 64) _mm_prefetch(next + off, _MM_HINT_T1);
+    step(c, ~__mmask64(0));
   }
+  if (fa.cols % 64) step(full, mask64(fa.cols % 64));
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) out[r][t] = _mm512_reduce_add_ps(acc[r][t]);
 }
@@ -542,20 +572,40 @@ void fp8_tiles(size_t r0, size_t r1, const uint8_t* base, const Fp8Args& fa, siz
 
 void fp8_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, size_t r1) {
   const size_t cols = size_t(w.cols), rows = size_t(w.rows), groups = cols / 32, stride = groups;
-  // Activations to bf16 (round to nearest even), once per call.
-  uint16_t* xb = scratch_of<uint16_t>(ScratchSlot::PackedTokens, n * cols);
-  for (size_t i = 0; i < n * cols; i += 32)
-    _mm512_storeu_si512(xb + i, __m512i(_mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(x + i))));
+  // Activations to bf16 (round to nearest even) in bf16_pair_slot order, once per call.
+  alignas(64) uint16_t slot[64];
+  for (int i = 0; i < 64; ++i) slot[bf16_pair_slot(i)] = uint16_t(i);
+  const __m512i order_a = _mm512_load_si512(slot), order_b = _mm512_load_si512(slot + 32);
+  const size_t xcols = (cols + 63) / 64 * 64;
+  uint16_t* xb = scratch_of<uint16_t>(ScratchSlot::PackedTokens, n * xcols);
+  for (size_t t = 0; t < n; ++t)
+    for (size_t i = 0; i < cols; i += 64) {
+      const float* src = x + t * cols + i;
+      const size_t left = cols - i;
+      auto part = [&](size_t k) { return _mm512_maskz_loadu_ps(mask16(left > k ? left - k : 0), src + k); };
+      const __m512i v0 = __m512i(_mm512_cvtne2ps_pbh(part(16), part(0)));
+      const __m512i v1 = __m512i(_mm512_cvtne2ps_pbh(part(48), part(32)));
+      _mm512_storeu_si512(xb + t * xcols + i, _mm512_permutex2var_epi16(v0, order_a, v1));
+      _mm512_storeu_si512(xb + t * xcols + i + 32, _mm512_permutex2var_epi16(v0, order_b, v1));
+    }
+  // bf16 of every E4M3 magnitude e·8 + m: 2^(e−7)·(1 + m/8), subnormals m·2^−9 (normalised from
+  // m's top bit p), 0x7f NaN; low bytes in tab[0], high bytes in tab[1].
+  alignas(64) uint8_t tab[2][128];
+  for (int c = 0; c < 128; ++c) {
+    const int e = c >> 3, m = c & 7, p = m >= 4 ? 2 : m >= 2 ? 1 : 0;
+    const int bits = c == 0x7f ? 0x7fc0 : e > 0 ? (e + 120) << 7 | m << 4 : m == 0 ? 0 : (118 + p) << 7 | (m - (1 << p)) << (7 - p);
+    tab[0][c] = uint8_t(bits & 0xff);
+    tab[1][c] = uint8_t(bits >> 8);
+  }
   float* sc = scratch_of<float>(ScratchSlot::RowScales, kRowBlock * stride);
-  alignas(64) uint16_t sub[32] = {0, 0x3f00, 0x3f80, 0x3fc0, 0x4000, 0x4020, 0x4040, 0x4060};
-  Fp8Args fa{xb, cols, sc, stride, _mm512_load_si512(sub)};
+  Fp8Args fa{xb, cols, xcols, sc, stride, {{_mm512_load_si512(tab[0]), _mm512_load_si512(tab[0] + 64)}, {_mm512_load_si512(tab[1]), _mm512_load_si512(tab[1] + 64)}}};
   const auto* base = static_cast<const uint8_t*>(w.weight);
   const auto* scales = static_cast<const uint8_t*>(w.scales);
   for (size_t rb = r0; rb < r1; rb += kRowBlock) {
     const size_t re = std::min(r1, rb + kRowBlock);
-    decode_e8m0(scales + rb * groups, (re - rb) * groups, 1.0f / 256.0f, sc);
+    decode_e8m0(scales + rb * groups, (re - rb) * groups, sc);
     for (size_t t0 = 0; t0 < n; t0 += kTokenTile) {
-      fa.xb = xb + t0 * cols;
+      fa.xb = xb + t0 * xcols;
       switch (std::min(kTokenTile, n - t0)) {
         case 4: fp8_tiles<4>(rb, re, base, fa, t0, rows, y); break;
         case 3: fp8_tiles<3>(rb, re, base, fa, t0, rows, y); break;
