@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/amx_tiles.h"
 #include "kernels/matmul.h"
 #include "kernels/prefill.h"
 #include "kernels/scratch.h"
@@ -281,22 +282,9 @@ void gemm_fp32(const D& d, size_t cols, size_t rows, const float* x, size_t n, f
 // ---------------------------------------------------------------------------------------------
 // AMX path.
 
+// Tiles (configure_tiles): 0..3 C (16 tokens × 16 fp32); 4, 5 A (16 tokens × 32 bf16); 6, 7 B
+// (16 pairs × 16 rows).
 constexpr size_t kAmxRows = 192, kAmxDepth = 2048, kAmxTokens = 32;
-
-struct TileConfig {
-  uint8_t palette, start_row, reserved[14];
-  uint16_t bytes_per_row[16];
-  uint8_t rows[16];
-};
-
-// Tiles 0..3: C (16 tokens × 16 fp32); 4, 5: A (16 tokens × 32 bf16); 6, 7: B (16 pairs × 16 rows).
-void configure_tiles() {
-  TileConfig c;
-  std::memset(&c, 0, sizeof c);
-  c.palette = 1;
-  for (int i = 0; i < 8; ++i) c.rows[i] = 16, c.bytes_per_row[i] = 64;
-  _tile_loadconfig(&c);
-}
 
 __m512i to_bf16(__m512 lo, __m512 hi) {
   const __m512bh v = _mm512_cvtne2ps_pbh(hi, lo);

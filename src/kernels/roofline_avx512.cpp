@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/amx_tiles.h"
 #include "kernels/roofline.h"
 
 namespace mxlm::kernels {
@@ -57,15 +58,7 @@ float bf16_dot_rounds_avx512(size_t iters) {
 
 // Four independent TDPBF16PS chains on all-ones tiles; returns one sum of the first C tile.
 float amx_rounds(size_t iters) {
-  struct {
-    uint8_t palette, start_row, reserved[14];
-    uint16_t bytes_per_row[16];
-    uint8_t rows[16];
-  } config;
-  std::memset(&config, 0, sizeof config);
-  config.palette = 1;
-  for (int i = 0; i < 8; ++i) config.rows[i] = 16, config.bytes_per_row[i] = 64;
-  _tile_loadconfig(&config);
+  configure_tiles();
   alignas(64) uint16_t ones[16 * 32];
   for (uint16_t& v : ones) v = 0x3f80;  // bf16 1.0
   alignas(64) float out[16 * 16];
