@@ -94,7 +94,7 @@ void expect_matches(MatmulRowsFn fn, const Weights& w, const std::vector<float>&
 TEST(Prefill, BothPathsMatchTheDoubleProductForEveryEncoding) {
   if (active_isa() != Isa::Avx512) GTEST_SKIP() << "no AVX-512 on this CPU";
   std::mt19937 rng(17);
-  // {rows, cols, tokens}: more than one AMX depth slice (2048) and row panel (256) and token block
+  // {rows, cols, tokens}: more than one AMX depth slice (2048) and row panel (192) and token block
   // (32), a token count under 16 and one just past a block, rows and columns off the blockings.
   const size_t shapes[][3] = {{5, 128, 8}, {70, 2176, 37}, {300, 256, 9}, {40, 128, 100}};
   const double u = 0x1p-8;
