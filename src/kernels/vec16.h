@@ -20,7 +20,7 @@ inline F16x load16(const float* p) {
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-inline void store16(float* p, F16x v) { std::memcpy(p, &v, sizeof v); }
+inline void store16(float* p, const F16x& v) { std::memcpy(p, &v, sizeof v); }
 
 // Σ a[i]·b[i] in 16 independent lanes, then across them.
 inline float dot(const float* a, const float* b, size_t n) {
