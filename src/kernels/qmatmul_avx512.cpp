@@ -18,7 +18,8 @@
 // its stored form and put in place by one permute (lane_scales), times the activation block
 // scale of the lane (a vector precomputed per token). Four rows go together for one token (two
 // for two tokens): they share the activation loads, and their independent accumulators hide the
-// fp32 latency. The next four rows are prefetched into L2 while these are read.
+// fp32 latency. The four rows lie far apart (run_tiles), each continuing a long sequential
+// stream, and each one's successor in memory is prefetched into L2 while it is read.
 //
 // mxfp8: E4M3 weights widened exactly to bf16 (two vpermi2b table lookups per 64 codes) against
 // bf16 activations (vdpbf16ps), the activations stored once per call in the order the widening
@@ -42,7 +43,7 @@ namespace {
 constexpr size_t kChunk = 128;                 // weights per inner step
 constexpr size_t kBlock = kActivationBlock;    // 64: activations sharing one int8 scale
 constexpr size_t kTokenTile = 4;
-constexpr size_t kRowBlock = 4;   // mxfp8: rows whose scales are decoded together, just before they are read
+constexpr size_t kRowBlock = 4;   // mxfp8: rows read together, their scales decoded just before
 
 __mmask16 mask16(size_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
 __mmask32 mask32(size_t n) { return n >= 32 ? ~__mmask32(0) : (__mmask32(1) << n) - 1; }
@@ -326,6 +327,7 @@ struct TileArgs {
   const uint8_t* scales;      // stored scales of the tile's first row, rows scale_row bytes apart
   const uint8_t* biases;      // the same for affine biases; null otherwise
   size_t scale_row, scale_chunk;  // stored scale bytes per row and per full chunk
+  size_t step = 1;            // rows between the tile's rows
 };
 
 template <int B, bool kFp4, ScaleKind S, int R, int T>
@@ -357,22 +359,27 @@ inline void tile(const uint8_t* w, const TileArgs& ta, const IntConsts& k, __m51
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   constexpr size_t kChunkBytes = kChunk * B / 8;
   const size_t full = ta.cols / kChunk, safe = std::min(full, ta.safe), cs = ta.scale_chunk;
+  const size_t wstride = ta.step * ta.row_bytes, sstride = ta.step * ta.scale_row;
   Codes u[R];
   __m128i sv[R];
-  // The next tile's codes, scales and biases are fetched into L2 while this one is read, at the
-  // same pace: the hardware prefetcher alone leaves this loop well short of the read bandwidth.
-  const char* next = reinterpret_cast<const char*>(w) + R * ta.row_bytes;
-  const char* next_meta[2] = {reinterpret_cast<const char*>(ta.scales) + R * ta.scale_row,
-                              ta.biases ? reinterpret_cast<const char*>(ta.biases) + R * ta.scale_row : nullptr};
+  // The row that follows each of the tile's rows in memory (the next tile's row of the same
+  // stream, see run_tiles) is fetched into L2 while this one is read, at the same pace: codes
+  // every chunk (a chunk starts in every line), scales and biases where a new line begins.
+  const char* next = reinterpret_cast<const char*>(w) + ta.row_bytes;
+  const char* next_s = reinterpret_cast<const char*>(ta.scales) + ta.scale_row;
+  const char* next_b = ta.biases ? reinterpret_cast<const char*>(ta.biases) + ta.scale_row : nullptr;
   size_t c = 0;
   for (; c < safe; ++c) {
-    for (size_t off = c * R * kChunkBytes; off < (c + 1) * R * kChunkBytes; off += 64) _mm_prefetch(next + off, _MM_HINT_T1);
-    for (const char* m : next_meta)
-      if (m)
-        for (size_t off = c * R * cs; off < (c + 1) * R * cs; off += 64) _mm_prefetch(m + off, _MM_HINT_T1);
     for (int r = 0; r < R; ++r) {
-      u[r] = load_chunk<B, kFp4>(w + size_t(r) * ta.row_bytes + c * kChunkBytes, k);
-      sv[r] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(ta.scales + size_t(r) * ta.scale_row + c * cs));
+      for (size_t off = 0; off < kChunkBytes; off += 64) _mm_prefetch(next + r * wstride + c * kChunkBytes + off, _MM_HINT_T1);
+      if ((c * cs) % 64 < cs) {
+        _mm_prefetch(next_s + r * sstride + c * cs, _MM_HINT_T1);
+        if (next_b) _mm_prefetch(next_b + r * sstride + c * cs, _MM_HINT_T1);
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      u[r] = load_chunk<B, kFp4>(w + size_t(r) * wstride + c * kChunkBytes, k);
+      sv[r] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(ta.scales + size_t(r) * sstride + c * cs));
     }
     tile_chunk<B, kFp4, S, R, T>(u, sv, c, ta, k, acc);
   }
@@ -380,8 +387,8 @@ inline void tile(const uint8_t* w, const TileArgs& ta, const IntConsts& k, __m51
     const size_t bytes = std::min(kChunkBytes, ta.row_bytes - c * kChunkBytes);
     const size_t sbytes = std::min(cs, ta.scale_row - c * cs);
     for (int r = 0; r < R; ++r) {
-      u[r] = load_chunk_part<B, kFp4>(w + size_t(r) * ta.row_bytes + c * kChunkBytes, bytes, k);
-      sv[r] = _mm_maskz_loadu_epi8(mask16(sbytes), ta.scales + size_t(r) * ta.scale_row + c * cs);
+      u[r] = load_chunk_part<B, kFp4>(w + size_t(r) * wstride + c * kChunkBytes, bytes, k);
+      sv[r] = _mm_maskz_loadu_epi8(mask16(sbytes), ta.scales + size_t(r) * sstride + c * cs);
     }
     tile_chunk<B, kFp4, S, R, T>(u, sv, c, ta, k, acc);
   }
@@ -400,7 +407,8 @@ struct RowPass {
 template <int B, bool kFp4, ScaleKind S, int R, int T>
 void run_tile(size_t r, const RowPass& rp, TileArgs ta, const IntConsts& k) {
   // Unmasked loads read load_span(B) code bytes and 16 scale bytes from a chunk's start.
-  const size_t code_left = (rp.rows - (r + R - 1)) * ta.row_bytes, scale_left = (rp.rows - (r + R - 1)) * ta.scale_row;
+  const size_t last = r + (R - 1) * ta.step;
+  const size_t code_left = (rp.rows - last) * ta.row_bytes, scale_left = (rp.rows - last) * ta.scale_row;
   const size_t by_codes = code_left >= load_span(B) ? (code_left - load_span(B)) / (kChunk * B / 8) + 1 : 0;
   const size_t by_scales = scale_left >= 16 ? (scale_left - 16) / ta.scale_chunk + 1 : 0;
   ta.safe = std::min(by_codes, by_scales);
@@ -413,22 +421,28 @@ void run_tile(size_t r, const RowPass& rp, TileArgs ta, const IntConsts& k) {
       __m512 v = acc[i][t];
       if (ta.biases) {
         // Σ_g bias_g · Σ_{i∈g} x_i, with the same (quantized) activations as the codes.
-        const uint8_t* b = ta.biases + size_t(i) * ta.scale_row;
+        const uint8_t* b = ta.biases + size_t(i) * ta.step * ta.scale_row;
         const float* gs = ta.a->gsum + (ta.t0 + size_t(t)) * rp.groups;
         for (size_t g = 0; g < rp.groups; g += 16)
           v = _mm512_fmadd_ps(load_biases<S>(b + g * scale_size(S), rp.groups - g),
                               _mm512_maskz_loadu_ps(mask16(rp.groups - g), gs + g), v);
       }
-      rp.y[(ta.t0 + size_t(t)) * rp.rows + r + size_t(i)] = _mm512_reduce_add_ps(v);
+      rp.y[(ta.t0 + size_t(t)) * rp.rows + r + size_t(i) * ta.step] = _mm512_reduce_add_ps(v);
     }
 }
 
+// Rows [r0, r1) as R streams: tile i takes rows r0 + i, r0 + q + i, … (q = (r1 − r0) / R), so
+// each row of a tile starts in memory where its stream's row of the previous tile ended. The
+// hardware prefetcher then follows R long sequential streams instead of meeting a new set of
+// short rows every tile. Rows left over go one at a time.
 template <int B, bool kFp4, ScaleKind S, int T>
 void run_tiles(size_t r0, size_t r1, const RowPass& rp, const TileArgs& ta, const IntConsts& k) {
   constexpr int R = T == 1 ? 4 : T == 2 ? 2 : 1;
-  size_t r = r0;
-  for (; r + R <= r1; r += R) run_tile<B, kFp4, S, R, T>(r, rp, ta, k);
-  for (; r < r1; ++r) run_tile<B, kFp4, S, 1, T>(r, rp, ta, k);
+  const size_t q = (r1 - r0) / R;
+  TileArgs streams = ta;
+  streams.step = q;
+  for (size_t i = 0; i < q; ++i) run_tile<B, kFp4, S, R, T>(r0 + i, rp, streams, k);
+  for (size_t r = r0 + q * R; r < r1; ++r) run_tile<B, kFp4, S, 1, T>(r, rp, ta, k);
 }
 
 // Constant factors of the decoded scales, carried by the activation scales.
@@ -477,9 +491,10 @@ void affine_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0
 // E8M0 s → 2^(s−127) (s = 0 is the denormal 2^−127, 255 is inf).
 void decode_e8m0(const uint8_t* s, size_t n, float* out) {
   for (size_t i = 0; i < n; i += 16) {
-    const __m512i e = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask16(n - i), s + i));
+    const __mmask16 m = mask16(n - i);
+    const __m512i e = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, s + i));
     const __m512i bits = _mm512_max_epi32(_mm512_slli_epi32(e, 23), _mm512_set1_epi32(0x00400000));
-    _mm512_storeu_ps(out + i, _mm512_castsi512_ps(bits));
+    _mm512_mask_storeu_ps(out + i, m, _mm512_castsi512_ps(bits));
   }
 }
 
@@ -511,6 +526,7 @@ struct Fp8Args {
   size_t cols, xcols;  // xcols: cols rounded up to 64, zero-padded
   const float* sc;     // decoded scales of the tile's first row, rows `stride` apart
   size_t stride;
+  size_t step;         // rows between the tile's rows in the tensor
   E4m3Tables tables;
 };
 
@@ -525,8 +541,9 @@ void fp8_tile(const uint8_t* w, const Fp8Args& fa, float (&out)[R][T]) {
   __m512 acc[R][T];
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
-  // The next tile's rows into L2 at the pace this one is read (as the integer path).
-  const char* next = reinterpret_cast<const char*>(w) + R * fa.cols;
+  // The row after each of the tile's rows into L2 at the pace it is read (as the integer path).
+  const size_t wstride = fa.step * fa.cols;
+  const char* next = reinterpret_cast<const char*>(w) + fa.cols;
   auto step = [&](size_t c, __mmask64 m) {
     __m512bh xa[T], xb[T];
     for (int t = 0; t < T; ++t) {
@@ -535,7 +552,7 @@ void fp8_tile(const uint8_t* w, const Fp8Args& fa, float (&out)[R][T]) {
       xb[t] = __m512bh(_mm512_loadu_si512(x + 32));
     }
     for (int r = 0; r < R; ++r) {
-      const Bf16Pair p = e4m3_to_bf16(_mm512_maskz_loadu_epi8(m, w + size_t(r) * fa.cols + 64 * c), fa.tables);
+      const Bf16Pair p = e4m3_to_bf16(_mm512_maskz_loadu_epi8(m, w + size_t(r) * wstride + 64 * c), fa.tables);
       const __m512 s = pair_scales(fa.sc + size_t(r) * fa.stride, 2 * c, m >> 32 != 0);
       for (int t = 0; t < T; ++t) {
         const __m512 d = _mm512_dpbf16_ps(_mm512_dpbf16_ps(_mm512_setzero_ps(), __m512bh(p.a), xa[t]), __m512bh(p.b), xb[t]);
@@ -545,7 +562,7 @@ void fp8_tile(const uint8_t* w, const Fp8Args& fa, float (&out)[R][T]) {
   };
   const size_t full = fa.cols / 64;
   for (size_t c = 0; c < full; ++c) {
-    for (size_t off = c * R * 64; off < (c + 1) * R * 64; off += 64) _mm_prefetch(next + off, _MM_HINT_T1);
+    for (int r = 0; r < R; ++r) _mm_prefetch(next + size_t(r) * wstride + 64 * c, _MM_HINT_T1);
     step(c, ~__mmask64(0));
   }
   if (fa.cols % 64) step(full, mask64(fa.cols % 64));
@@ -553,21 +570,22 @@ void fp8_tile(const uint8_t* w, const Fp8Args& fa, float (&out)[R][T]) {
     for (int t = 0; t < T; ++t) out[r][t] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
+// The row set {r + k·step : k < nrows} (scales decoded in fa.sc) for tokens [t0, t0 + T).
 template <int T>
-void fp8_tiles(size_t r0, size_t r1, const uint8_t* base, const Fp8Args& fa, size_t t0, size_t rows, float* y) {
+void fp8_tiles(size_t r, size_t nrows, const uint8_t* base, const Fp8Args& fa, size_t t0, size_t rows, float* y) {
   constexpr int R = T == 1 ? 4 : T == 2 ? 2 : 1;
-  auto run = [&](size_t r, auto tile_rows) {
+  auto run = [&](size_t k, auto tile_rows) {
     constexpr int RR = decltype(tile_rows)::value;
     float out[RR][T];
     Fp8Args a = fa;
-    a.sc += (r - r0) * fa.stride;
-    fp8_tile<RR, T>(base + r * fa.cols, a, out);
+    a.sc += k * fa.stride;
+    fp8_tile<RR, T>(base + (r + k * fa.step) * fa.cols, a, out);
     for (int i = 0; i < RR; ++i)
-      for (int t = 0; t < T; ++t) y[(t0 + size_t(t)) * rows + r + size_t(i)] = out[i][t];
+      for (int t = 0; t < T; ++t) y[(t0 + size_t(t)) * rows + r + (k + size_t(i)) * fa.step] = out[i][t];
   };
-  size_t r = r0;
-  for (; r + R <= r1; r += R) run(r, std::integral_constant<int, R>());
-  for (; r < r1; ++r) run(r, std::integral_constant<int, 1>());
+  size_t k = 0;
+  for (; k + R <= nrows; k += R) run(k, std::integral_constant<int, R>());
+  for (; k < nrows; ++k) run(k, std::integral_constant<int, 1>());
 }
 
 void fp8_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, size_t r1) {
@@ -598,22 +616,27 @@ void fp8_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, s
     tab[1][c] = uint8_t(bits >> 8);
   }
   float* sc = scratch_of<float>(ScratchSlot::RowScales, kRowBlock * stride);
-  Fp8Args fa{xb, cols, xcols, sc, stride, {{_mm512_load_si512(tab[0]), _mm512_load_si512(tab[0] + 64)}, {_mm512_load_si512(tab[1]), _mm512_load_si512(tab[1] + 64)}}};
+  Fp8Args fa{xb, cols, xcols, sc, stride, 1, {{_mm512_load_si512(tab[0]), _mm512_load_si512(tab[0] + 64)}, {_mm512_load_si512(tab[1]), _mm512_load_si512(tab[1] + 64)}}};
   const auto* base = static_cast<const uint8_t*>(w.weight);
   const auto* scales = static_cast<const uint8_t*>(w.scales);
-  for (size_t rb = r0; rb < r1; rb += kRowBlock) {
-    const size_t re = std::min(r1, rb + kRowBlock);
-    decode_e8m0(scales + rb * groups, (re - rb) * groups, sc);
+  // Rows in sets of kRowBlock far apart, as the integer path's streams (run_tiles); leftover
+  // rows one at a time. A set's scales are decoded just before its rows are read.
+  auto run_set = [&](size_t r, size_t step, size_t nrows) {
+    for (size_t k = 0; k < nrows; ++k) decode_e8m0(scales + (r + k * step) * groups, groups, sc + k * stride);
+    fa.step = step;
     for (size_t t0 = 0; t0 < n; t0 += kTokenTile) {
       fa.xb = xb + t0 * xcols;
       switch (std::min(kTokenTile, n - t0)) {
-        case 4: fp8_tiles<4>(rb, re, base, fa, t0, rows, y); break;
-        case 3: fp8_tiles<3>(rb, re, base, fa, t0, rows, y); break;
-        case 2: fp8_tiles<2>(rb, re, base, fa, t0, rows, y); break;
-        default: fp8_tiles<1>(rb, re, base, fa, t0, rows, y); break;
+        case 4: fp8_tiles<4>(r, nrows, base, fa, t0, rows, y); break;
+        case 3: fp8_tiles<3>(r, nrows, base, fa, t0, rows, y); break;
+        case 2: fp8_tiles<2>(r, nrows, base, fa, t0, rows, y); break;
+        default: fp8_tiles<1>(r, nrows, base, fa, t0, rows, y); break;
       }
     }
-  }
+  };
+  const size_t q = (r1 - r0) / kRowBlock;
+  for (size_t i = 0; i < q; ++i) run_set(r0 + i, q, kRowBlock);
+  for (size_t r = r0 + q * kRowBlock; r < r1; ++r) run_set(r, 1, 1);
 }
 
 }  // namespace
