@@ -12,9 +12,12 @@
 namespace mxlm::kernels {
 
 float read_sum_ref(const float* p, size_t n) {
-  float acc[8] = {};
-  for (size_t i = 0; i < n; i += 8)
-    for (size_t j = 0; j < 8; ++j) acc[j] += p[i + j];
+  constexpr size_t kStreams = 8;
+  const size_t len = n / kStreams;
+  float acc[kStreams] = {};
+  for (size_t i = 0; i < len; i += 16)
+    for (size_t j = 0; j < kStreams; ++j)
+      for (size_t k = 0; k < 16; ++k) acc[j] += p[j * len + i + k];
   float s = 0;
   for (float a : acc) s += a;
   return s;

@@ -1,7 +1,8 @@
 // Roofline probes, run in the same process as the measurement they put in proportion.
-// Read bandwidth (the decode roofline): every worker streams its own slice of a buffer far
-// larger than the last-level cache, with several independent accumulators and no horizontal
-// reduction inside the loop. FMA peak (the prefill roofline): independent fp32 FMA chains held
+// Read bandwidth (the decode roofline): every worker reads its own slice of a buffer far larger
+// than the last-level cache as eight interleaved sequential streams (more than one stream per
+// core is what lets the hardware prefetcher reach full bandwidth), with independent
+// accumulators and no horizontal reduction inside the loop. FMA peak (the prefill roofline): independent fp32 FMA chains held
 // in registers on every worker; bf16 dot-product peak: the same with vdpbf16ps (AVX-512 only);
 // AMX peak: independent TDPBF16PS into four tiles (CPUs with usable AMX-BF16 only).
 #pragma once
@@ -40,7 +41,8 @@ float bf16_dot_rounds_avx512(size_t iters);
 // Rounds of four TDPBF16PS into four C tiles (4 · 16·16·32 · 2 operations each).
 float amx_rounds(size_t iters);
 
-// Sums n floats (n a multiple of 128); per-ISA versions of the probe's inner loop.
+// Sums n floats (n a multiple of 128) read as eight streams, the eighths of p; per-ISA
+// versions of the probe's inner loop.
 float read_sum_ref(const float* p, size_t n);
 float read_sum_avx2(const float* p, size_t n);
 float read_sum_avx512(const float* p, size_t n);

@@ -4,21 +4,19 @@
 
 namespace mxlm::kernels {
 
+// Eight sequential streams, one cache line of each in turn (as read_sum_avx512).
 float read_sum_avx2(const float* p, size_t n) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-  for (size_t i = 0; i < n; i += 64) {
-    a0 = _mm256_add_ps(a0, _mm256_load_ps(p + i));
-    a1 = _mm256_add_ps(a1, _mm256_load_ps(p + i + 8));
-    a2 = _mm256_add_ps(a2, _mm256_load_ps(p + i + 16));
-    a3 = _mm256_add_ps(a3, _mm256_load_ps(p + i + 24));
-    a4 = _mm256_add_ps(a4, _mm256_load_ps(p + i + 32));
-    a5 = _mm256_add_ps(a5, _mm256_load_ps(p + i + 40));
-    a6 = _mm256_add_ps(a6, _mm256_load_ps(p + i + 48));
-    a7 = _mm256_add_ps(a7, _mm256_load_ps(p + i + 56));
-  }
-  a0 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
-                     _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(a0), _mm256_extractf128_ps(a0, 1));
+  constexpr size_t kStreams = 8;
+  const size_t len = n / kStreams;
+  __m256 a[kStreams];
+  for (__m256& v : a) v = _mm256_setzero_ps();
+  for (size_t i = 0; i < len; i += 16)
+    for (size_t j = 0; j < kStreams; ++j) {
+      const float* q = p + j * len + i;
+      a[j] = _mm256_add_ps(a[j], _mm256_add_ps(_mm256_load_ps(q), _mm256_load_ps(q + 8)));
+    }
+  for (size_t j = 1; j < kStreams; ++j) a[0] = _mm256_add_ps(a[0], a[j]);
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(a[0]), _mm256_extractf128_ps(a[0], 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
