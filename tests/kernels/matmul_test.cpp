@@ -38,10 +38,12 @@ Matrix random_matrix(DType dtype, size_t rows, size_t cols, std::mt19937& rng) {
 }
 
 // Every ISA's kernel against a double-precision product of the same stored values, on ragged
-// shapes (columns not a multiple of any SIMD width, row and token counts off the blockings).
+// shapes (columns not a multiple of any SIMD width, row and token counts off the blockings, and
+// row halves of 22 and 23: several rows in each decode row stream, plus leftovers).
 TEST(Matmul, EveryIsaMatchesDoublePrecisionOnRaggedShapes) {
   std::mt19937 rng(7);
-  const size_t shapes[][3] = {{1, 1, 1}, {5, 17, 1}, {16, 64, 3}, {33, 100, 7}, {7, 257, 4}, {40, 31, 33}, {3, 515, 65}};
+  const size_t shapes[][3] = {{1, 1, 1},   {5, 17, 1},  {16, 64, 3},  {33, 100, 7}, {7, 257, 4},
+                              {45, 77, 1}, {45, 50, 2}, {40, 31, 33}, {3, 515, 65}};
   for (DType dtype : {DType::BF16, DType::F16, DType::F32})
     for (const auto& [rows, cols, n] : shapes) {
       const Matrix m = random_matrix(dtype, rows, cols, rng);
