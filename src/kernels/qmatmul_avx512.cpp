@@ -18,7 +18,7 @@
 // its stored form and put in place by one permute (lane_scales), times the activation block
 // scale of the lane (a vector precomputed per token). Four rows go together for one token (two
 // for two tokens): they share the activation loads, and their independent accumulators hide the
-// fp32 latency. The four rows lie far apart (run_tiles), each continuing a long sequential
+// fp32 latency. The four rows lie far apart (int_rows), each continuing a long sequential
 // stream, and each one's successor in memory is prefetched into L2 while it is read.
 //
 // mxfp8: E4M3 weights widened exactly to bf16 (two vpermi2b table lookups per 64 codes) against
@@ -43,7 +43,7 @@ namespace {
 constexpr size_t kChunk = 128;                 // weights per inner step
 constexpr size_t kBlock = kActivationBlock;    // 64: activations sharing one int8 scale
 constexpr size_t kTokenTile = 4;
-constexpr size_t kRowBlock = 4;   // mxfp8: rows read together, their scales decoded just before
+constexpr size_t kRowSet = 4;     // rows read together, from far-apart streams (int_rows)
 
 __mmask16 mask16(size_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
 __mmask32 mask32(size_t n) { return n >= 32 ? ~__mmask32(0) : (__mmask32(1) << n) - 1; }
@@ -363,7 +363,7 @@ inline void tile(const uint8_t* w, const TileArgs& ta, const IntConsts& k, __m51
   Codes u[R];
   __m128i sv[R];
   // The row that follows each of the tile's rows in memory (the next tile's row of the same
-  // stream, see run_tiles) is fetched into L2 while this one is read, at the same pace: codes
+  // stream, see int_rows) is fetched into L2 while this one is read, at the same pace: codes
   // every chunk (a chunk starts in every line), scales and biases where a new line begins.
   const char* next = reinterpret_cast<const char*>(w) + ta.row_bytes;
   const char* next_s = reinterpret_cast<const char*>(ta.scales) + ta.scale_row;
@@ -431,18 +431,13 @@ void run_tile(size_t r, const RowPass& rp, TileArgs ta, const IntConsts& k) {
     }
 }
 
-// Rows [r0, r1) as R streams: tile i takes rows r0 + i, r0 + q + i, … (q = (r1 − r0) / R), so
-// each row of a tile starts in memory where its stream's row of the previous tile ended. The
-// hardware prefetcher then follows R long sequential streams instead of meeting a new set of
-// short rows every tile. Rows left over go one at a time.
+// The row set {r + i·ta.step : i < nrows} for the tile's tokens, R rows at a time.
 template <int B, bool kFp4, ScaleKind S, int T>
-void run_tiles(size_t r0, size_t r1, const RowPass& rp, const TileArgs& ta, const IntConsts& k) {
+void run_set(size_t r, size_t nrows, const RowPass& rp, const TileArgs& ta, const IntConsts& k) {
   constexpr int R = T == 1 ? 4 : T == 2 ? 2 : 1;
-  const size_t q = (r1 - r0) / R;
-  TileArgs streams = ta;
-  streams.step = q;
-  for (size_t i = 0; i < q; ++i) run_tile<B, kFp4, S, R, T>(r0 + i, rp, streams, k);
-  for (size_t r = r0 + q * R; r < r1; ++r) run_tile<B, kFp4, S, 1, T>(r, rp, ta, k);
+  size_t i = 0;
+  for (; i + R <= nrows; i += R) run_tile<B, kFp4, S, R, T>(r + i * ta.step, rp, ta, k);
+  for (; i < nrows; ++i) run_tile<B, kFp4, S, 1, T>(r + i * ta.step, rp, ta, k);
 }
 
 // Constant factors of the decoded scales, carried by the activation scales.
@@ -465,14 +460,25 @@ void int_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, s
   const RowPass rp{static_cast<const uint8_t*>(w.weight), rows, groups, y};
   TileArgs ta{&a, 0, cols, row_bytes, 0, static_cast<const uint8_t*>(w.scales),
               affine ? static_cast<const uint8_t*>(w.biases) : nullptr, groups * scale_size(S), kChunk / group * scale_size(S)};
-  for (ta.t0 = 0; ta.t0 < n; ta.t0 += kTokenTile) {
-    switch (std::min(kTokenTile, n - ta.t0)) {
-      case 4: run_tiles<B, kFp4, S, 4>(r0, r1, rp, ta, k); break;
-      case 3: run_tiles<B, kFp4, S, 3>(r0, r1, rp, ta, k); break;
-      case 2: run_tiles<B, kFp4, S, 2>(r0, r1, rp, ta, k); break;
-      default: run_tiles<B, kFp4, S, 1>(r0, r1, rp, ta, k); break;
+  // Rows in sets of kRowSet, each set's rows a quarter of [r0, r1) apart so that each row
+  // starts in memory where its stream's row of the previous set ended: the hardware prefetcher
+  // follows kRowSet long sequential streams instead of meeting a new set of short rows every
+  // time. Every token tile reads the set while it is in cache, so the weights come from memory
+  // once per call. Rows left over go one at a time.
+  auto run = [&](size_t r, size_t step, size_t nrows) {
+    ta.step = step;
+    for (ta.t0 = 0; ta.t0 < n; ta.t0 += kTokenTile) {
+      switch (std::min(kTokenTile, n - ta.t0)) {
+        case 4: run_set<B, kFp4, S, 4>(r, nrows, rp, ta, k); break;
+        case 3: run_set<B, kFp4, S, 3>(r, nrows, rp, ta, k); break;
+        case 2: run_set<B, kFp4, S, 2>(r, nrows, rp, ta, k); break;
+        default: run_set<B, kFp4, S, 1>(r, nrows, rp, ta, k); break;
+      }
     }
-  }
+  };
+  const size_t q = (r1 - r0) / kRowSet;
+  for (size_t i = 0; i < q; ++i) run(r0 + i, q, kRowSet);
+  for (size_t r = r0 + q * kRowSet; r < r1; ++r) run(r, 1, 1);
 }
 
 template <int B>
@@ -615,11 +621,11 @@ void fp8_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, s
     tab[0][c] = uint8_t(bits & 0xff);
     tab[1][c] = uint8_t(bits >> 8);
   }
-  float* sc = scratch_of<float>(ScratchSlot::RowScales, kRowBlock * stride);
+  float* sc = scratch_of<float>(ScratchSlot::RowScales, kRowSet * stride);
   Fp8Args fa{xb, cols, xcols, sc, stride, 1, {{_mm512_load_si512(tab[0]), _mm512_load_si512(tab[0] + 64)}, {_mm512_load_si512(tab[1]), _mm512_load_si512(tab[1] + 64)}}};
   const auto* base = static_cast<const uint8_t*>(w.weight);
   const auto* scales = static_cast<const uint8_t*>(w.scales);
-  // Rows in sets of kRowBlock far apart, as the integer path's streams (run_tiles); leftover
+  // Rows in sets of kRowSet far apart, as the integer path's streams (int_rows); leftover
   // rows one at a time. A set's scales are decoded just before its rows are read.
   auto run_set = [&](size_t r, size_t step, size_t nrows) {
     for (size_t k = 0; k < nrows; ++k) decode_e8m0(scales + (r + k * step) * groups, groups, sc + k * stride);
@@ -634,9 +640,9 @@ void fp8_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, s
       }
     }
   };
-  const size_t q = (r1 - r0) / kRowBlock;
-  for (size_t i = 0; i < q; ++i) run_set(r0 + i, q, kRowBlock);
-  for (size_t r = r0 + q * kRowBlock; r < r1; ++r) run_set(r, 1, 1);
+  const size_t q = (r1 - r0) / kRowSet;
+  for (size_t i = 0; i < q; ++i) run_set(r0 + i, q, kRowSet);
+  for (size_t r = r0 + q * kRowSet; r < r1; ++r) run_set(r, 1, 1);
 }
 
 }  // namespace
