@@ -64,6 +64,23 @@ inline void tile_bf16(const uint16_t* w, size_t step, const float* xs, size_t xc
     for (int t = 0; t < TB; ++t) y[t * rows + r * step] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
+// The activations in tile_bf16's order, [n, xcols] in thread scratch.
+float* split_even_odd(const float* x, size_t n, size_t cols, size_t xcols) {
+  float* xs = scratch_of<float>(ScratchSlot::PackedTokens, n * xcols);
+  alignas(64) int32_t order[32];
+  for (int i = 0; i < 16; ++i) order[i] = 2 * i, order[16 + i] = 2 * i + 1;
+  const __m512i even = _mm512_load_si512(order), odd = _mm512_load_si512(order + 16);
+  for (size_t t = 0; t < n; ++t)
+    for (size_t c = 0; c < cols; c += 32) {
+      const size_t left = cols - c;
+      const __m512 a = _mm512_maskz_loadu_ps(mask16(left), x + t * cols + c);
+      const __m512 b = _mm512_maskz_loadu_ps(mask16(left > 16 ? left - 16 : 0), x + t * cols + c + 16);
+      _mm512_store_ps(xs + t * xcols + c, _mm512_permutex2var_ps(a, even, b));
+      _mm512_store_ps(xs + t * xcols + c + 16, _mm512_permutex2var_ps(a, odd, b));
+    }
+  return xs;
+}
+
 // y[t, r] for R rows, `step` rows apart from w, and TB tokens starting at x.
 template <class L, int R, int TB>
 inline void tile(const typename L::Elem* w, size_t step, const float* x, float* y, size_t cols, size_t rows) {
@@ -97,7 +114,7 @@ inline void token_tiles(size_t n, F&& f) {
   }
 }
 
-// Rows [r0, r1) as four streams (as the quantized kernels' run_tiles): tile i takes rows
+// Rows [r0, r1) as four streams (as the quantized kernels' for_row_sets): tile i takes rows
 // r0 + i + k·q, k < 4, q = (r1 − r0) / 4, each starting where its stream's previous row ended;
 // leftover rows one at a time.
 template <class L>
@@ -107,20 +124,7 @@ void matvec_rows(const QTensor& qw, const float* x, size_t n_tokens, float* y, s
   constexpr bool kBf16 = std::is_same_v<L, Bf16>;
   const size_t xcols = (cols + 31) / 32 * 32;
   float* xs = nullptr;
-  if constexpr (kBf16) {
-    xs = scratch_of<float>(ScratchSlot::PackedTokens, n_tokens * xcols);
-    alignas(64) int32_t order[32];
-    for (int i = 0; i < 16; ++i) order[i] = 2 * i, order[16 + i] = 2 * i + 1;
-    const __m512i even = _mm512_load_si512(order), odd = _mm512_load_si512(order + 16);
-    for (size_t t = 0; t < n_tokens; ++t)
-      for (size_t c = 0; c < cols; c += 32) {
-        const size_t left = cols - c;
-        const __m512 a = _mm512_maskz_loadu_ps(mask16(left), x + t * cols + c);
-        const __m512 b = _mm512_maskz_loadu_ps(mask16(left > 16 ? left - 16 : 0), x + t * cols + c + 16);
-        _mm512_store_ps(xs + t * xcols + c, _mm512_permutex2var_ps(a, even, b));
-        _mm512_store_ps(xs + t * xcols + c + 16, _mm512_permutex2var_ps(a, odd, b));
-      }
-  }
+  if constexpr (kBf16) xs = split_even_odd(x, n_tokens, cols, xcols);
   auto run = [&](size_t r, size_t step, auto tile_rows) {
     constexpr int R = decltype(tile_rows)::value;
     token_tiles(n_tokens, [&](auto token_count, size_t t) {

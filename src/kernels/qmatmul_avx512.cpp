@@ -18,7 +18,7 @@
 // its stored form and put in place by one permute (lane_scales), times the activation block
 // scale of the lane (a vector precomputed per token). Four rows go together for one token (two
 // for two tokens): they share the activation loads, and their independent accumulators hide the
-// fp32 latency. The four rows lie far apart (int_rows), each continuing a long sequential
+// fp32 latency. The four rows lie far apart (for_row_sets), each continuing a long sequential
 // stream, and each one's successor in memory is prefetched into L2 while it is read.
 //
 // mxfp8: E4M3 weights widened exactly to bf16 (two vpermi2b table lookups per 64 codes) against
@@ -43,11 +43,22 @@ namespace {
 constexpr size_t kChunk = 128;                 // weights per inner step
 constexpr size_t kBlock = kActivationBlock;    // 64: activations sharing one int8 scale
 constexpr size_t kTokenTile = 4;
-constexpr size_t kRowSet = 4;     // rows read together, from far-apart streams (int_rows)
+constexpr size_t kRowSet = 4;     // rows read together, from far-apart streams (for_row_sets)
 
 __mmask16 mask16(size_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
 __mmask32 mask32(size_t n) { return n >= 32 ? ~__mmask32(0) : (__mmask32(1) << n) - 1; }
 __mmask64 mask64(size_t n) { return n >= 64 ? ~__mmask64(0) : (__mmask64(1) << n) - 1; }
+
+// Rows [r0, r1) in sets of kRowSet, as fn(first row, step, rows in the set): a set's rows are a
+// quarter of the range apart, so each row starts in memory where its stream's row of the
+// previous set ended and the hardware prefetcher follows kRowSet long sequential streams
+// instead of meeting a new set of short rows every time. Rows left over go one at a time.
+template <class F>
+void for_row_sets(size_t r0, size_t r1, F&& fn) {
+  const size_t q = (r1 - r0) / kRowSet;
+  for (size_t i = 0; i < q; ++i) fn(r0 + i, q, kRowSet);
+  for (size_t r = r0 + q * kRowSet; r < r1; ++r) fn(r, size_t(1), size_t(1));
+}
 
 // ---------------------------------------------------------------------------------------------
 // Chunk layout of B-bit codes: the element (0..127) of a chunk that byte i (0..63) of code
@@ -363,7 +374,7 @@ inline void tile(const uint8_t* w, const TileArgs& ta, const IntConsts& k, __m51
   Codes u[R];
   __m128i sv[R];
   // The row that follows each of the tile's rows in memory (the next tile's row of the same
-  // stream, see int_rows) is fetched into L2 while this one is read, at the same pace: codes
+  // stream, see for_row_sets) is fetched into L2 while this one is read, at the same pace: codes
   // every chunk (a chunk starts in every line), scales and biases where a new line begins.
   const char* next = reinterpret_cast<const char*>(w) + ta.row_bytes;
   const char* next_s = reinterpret_cast<const char*>(ta.scales) + ta.scale_row;
@@ -460,12 +471,9 @@ void int_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, s
   const RowPass rp{static_cast<const uint8_t*>(w.weight), rows, groups, y};
   TileArgs ta{&a, 0, cols, row_bytes, 0, static_cast<const uint8_t*>(w.scales),
               affine ? static_cast<const uint8_t*>(w.biases) : nullptr, groups * scale_size(S), kChunk / group * scale_size(S)};
-  // Rows in sets of kRowSet, each set's rows a quarter of [r0, r1) apart so that each row
-  // starts in memory where its stream's row of the previous set ended: the hardware prefetcher
-  // follows kRowSet long sequential streams instead of meeting a new set of short rows every
-  // time. Every token tile reads the set while it is in cache, so the weights come from memory
-  // once per call. Rows left over go one at a time.
-  auto run = [&](size_t r, size_t step, size_t nrows) {
+  // Every token tile reads a row set while it is in cache: the weights come from memory once
+  // per call.
+  for_row_sets(r0, r1, [&](size_t r, size_t step, size_t nrows) {
     ta.step = step;
     for (ta.t0 = 0; ta.t0 < n; ta.t0 += kTokenTile) {
       switch (std::min(kTokenTile, n - ta.t0)) {
@@ -475,10 +483,7 @@ void int_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, s
         default: run_set<B, kFp4, S, 1>(r, nrows, rp, ta, k); break;
       }
     }
-  };
-  const size_t q = (r1 - r0) / kRowSet;
-  for (size_t i = 0; i < q; ++i) run(r0 + i, q, kRowSet);
-  for (size_t r = r0 + q * kRowSet; r < r1; ++r) run(r, 1, 1);
+  });
 }
 
 template <int B>
@@ -625,9 +630,8 @@ void fp8_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, s
   Fp8Args fa{xb, cols, xcols, sc, stride, 1, {{_mm512_load_si512(tab[0]), _mm512_load_si512(tab[0] + 64)}, {_mm512_load_si512(tab[1]), _mm512_load_si512(tab[1] + 64)}}};
   const auto* base = static_cast<const uint8_t*>(w.weight);
   const auto* scales = static_cast<const uint8_t*>(w.scales);
-  // Rows in sets of kRowSet far apart, as the integer path's streams (int_rows); leftover
-  // rows one at a time. A set's scales are decoded just before its rows are read.
-  auto run_set = [&](size_t r, size_t step, size_t nrows) {
+  // A row set's scales are decoded just before its rows are read.
+  for_row_sets(r0, r1, [&](size_t r, size_t step, size_t nrows) {
     for (size_t k = 0; k < nrows; ++k) decode_e8m0(scales + (r + k * step) * groups, groups, sc + k * stride);
     fa.step = step;
     for (size_t t0 = 0; t0 < n; t0 += kTokenTile) {
@@ -639,10 +643,7 @@ void fp8_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, s
         default: fp8_tiles<1>(r, nrows, base, fa, t0, rows, y); break;
       }
     }
-  };
-  const size_t q = (r1 - r0) / kRowSet;
-  for (size_t i = 0; i < q; ++i) run_set(r0 + i, q, kRowSet);
-  for (size_t r = r0 + q * kRowSet; r < r1; ++r) run_set(r, 1, 1);
+  });
 }
 
 }  // namespace
