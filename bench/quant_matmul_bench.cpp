@@ -5,13 +5,16 @@
 // is reported as GFLOP/s and as fractions of the fp32 FMA, bf16 dot-product and (where the
 // prefill uses it) AMX peaks. Batched decode (2..7 token rows, one per sequence) must read the
 // weights once per call, so its time stays near one token's while tokens/s multiplies. The
-// packed contents are random (speed does not depend on them).
+// packed contents are random (speed does not depend on them), except mxfp8's: there a block
+// holding subnormal codes takes a second product, so its codes are those of quantized normally
+// distributed weights, where such codes are as rare as in a model.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -74,6 +77,31 @@ void fill_random(std::vector<uint8_t>& v, uint64_t seed) {
   }
 }
 
+// mxfp8 codes of normally distributed weights (1 MiB), copied into the matrices in pieces.
+const std::vector<uint8_t>& mxfp8_codes() {
+  static const std::vector<uint8_t> codes = [] {
+    const int64_t rows = 256, cols = 4096;
+    std::mt19937 rng(1);
+    std::normal_distribution<float> normal(0.0f, 0.02f);
+    std::vector<float> w(size_t(rows * cols));
+    for (float& v : w) v = normal(rng);
+    const quant::QuantizedTensor q = quant::quantize(w.data(), rows, cols, default_spec(QuantMode::Mxfp8), DType::U8);
+    const auto* p = static_cast<const uint8_t*>(q.view().weight);
+    return std::vector<uint8_t>(p, p + w.size());
+  }();
+  return codes;
+}
+
+void fill_mxfp8(std::vector<uint8_t>& v, uint64_t seed) {
+  const std::vector<uint8_t>& codes = mxfp8_codes();
+  const size_t piece = 4096;
+  for (size_t i = 0; i < v.size(); i += piece) {
+    seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+    const size_t from = seed % (codes.size() / piece) * piece;
+    std::memcpy(&v[i], &codes[from], std::min(piece, v.size() - i));
+  }
+}
+
 // One copy of a matrix in a format: packed words, scales and biases with plausible values.
 struct Copy {
   std::vector<uint8_t> weight, scales, biases;
@@ -89,7 +117,10 @@ Copy make_copy(const Format& f, size_t rows, size_t cols, uint64_t seed) {
   v.cols = int64_t(cols);
   const bool quantized = f.spec.mode != QuantMode::None;
   c.weight.resize(quantized ? rows * cols * size_t(f.spec.bits) / 8 : rows * cols * 2);
-  fill_random(c.weight, seed);
+  if (f.spec.mode == QuantMode::Mxfp8)
+    fill_mxfp8(c.weight, seed);
+  else
+    fill_random(c.weight, seed);
   if (!quantized) {
     // bf16 values near 0.02 (exponent byte 0x3c), random sign and mantissa.
     for (size_t i = 1; i < c.weight.size(); i += 2) c.weight[i] = uint8_t(0x3c | (c.weight[i] & 0x80));

@@ -11,9 +11,11 @@
 //                    through per-group activation sums. The weights are exact; the only extra
 //                    error is the activation rounding, at most max|x_block|/254 per element, i.e.
 //                    |Δy| ≤ Σ_i |w_i|·max|x_block(i)|/254 (about 0.2–0.4% relative on random
-//                    data). mxfp8: E4M3 weights widened exactly to bf16, activations rounded to
-//                    bf16 (nearest even, |Δx| ≤ |x|·2^-8), products summed in fp32 (vdpbf16ps),
-//                    i.e. |Δy| ≤ Σ_i |w_i·x_i|/256.
+//                    data). mxfp8: E4M3 weights widened exactly to bf16 (times 2^-120),
+//                    activations scaled per token by a power of two and rounded to bf16 (nearest
+//                    even, |Δx| ≤ |x|·2^-8), products summed in fp32 (vdpbf16ps), i.e.
+//                    |Δy| ≤ Σ_i |w_i·x_i|/256; activations below 2^-119 of the token's largest
+//                    drop out.
 #pragma once
 
 #include <cstddef>

@@ -21,15 +21,17 @@
 // fp32 latency. The four rows lie far apart (for_row_sets), each continuing a long sequential
 // stream, and each one's successor in memory is prefetched into L2 while it is read.
 //
-// mxfp8: E4M3 weights widened exactly to bf16 (two vpermi2b table lookups per 64 codes) against
-// bf16 activations (vdpbf16ps), the activations stored once per call in the order the widening
-// leaves the weights in.
+// mxfp8: E4M3 weights widened to bf16 by shifts (scaled by 2^-120, subnormal codes added apart)
+// against bf16 activations (vdpbf16ps), the activations stored once per call in the order the
+// widening leaves the weights in.
 //
 // Helpers stay in an anonymous namespace: an inline function shared with baseline code could be
 // emitted here with AVX-512 encodings and picked by the linker for callers on older CPUs.
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cfloat>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -496,8 +498,16 @@ void affine_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0
 }
 
 // ---------------------------------------------------------------------------------------------
-// mxfp8: E4M3 weights widened exactly to bf16 by table lookups against bf16 activations
-// (vdpbf16ps), 64 weights (two groups) per step, scaled in fp32.
+// mxfp8: E4M3 weights widened to bf16 by shifts against bf16 activations (vdpbf16ps), 64
+// weights (two groups) per step, scaled in fp32.
+//
+// A code's seven magnitude bits moved to bits 4..10 of a word, its sign to bit 15, make the
+// bf16 of its value times 2^-120 for every normal code (the exponent field is the code's, the
+// mantissa its three bits) and ±0 for ±0; 0x7f reads as 480 like the reference decoder. Each
+// token's activations are scaled by a power of two that puts their largest magnitude near 2^120
+// (exact), so the products stay normal, and its outputs by the inverse times 2^120. Subnormal codes come out as bf16 denormals, which vdpbf16ps reads as zero: a step that
+// holds codes with a zero exponent adds those in a second product (subnormals_to_bf16; rare in
+// quantized weights, where they lie below 2^-6 of the block's largest code).
 
 // E8M0 s → 2^(s−127) (s = 0 is the denormal 2^−127, 255 is inf).
 void decode_e8m0(const uint8_t* s, size_t n, float* out) {
@@ -509,42 +519,44 @@ void decode_e8m0(const uint8_t* s, size_t n, float* out) {
   }
 }
 
-// 64 E4M3 bytes → 64 bf16, exactly, in two vectors. The bf16 of each 7-bit magnitude comes from
-// two 128-byte tables (high and low byte, one vpermi2b each, the code's bit 7 is ignored), the
-// sign is the code's bit 7, and the bytes are interleaved into words within each 128-bit lane:
-// the first vector holds elements 16q + (0..7) of lane q (q = 0..3), the second 16q + (8..15).
-// Either way fp32 lane j (words 2j, 2j+1) gets elements of group j / 8 of the 64, so one scale
-// vector serves both products.
-struct E4m3Tables {
-  __m512i lo[2], hi[2];
-};
-
+// 64 E4M3 codes → their bf16 values times 2^-120: the even elements in the first vector, the
+// odd ones in the second; fp32 lane j holds elements 4j, 4j + 2 of the first and 4j + 1, 4j + 3
+// of the second, so lanes 0..7 belong to the first group of the 64, 8..15 to the second.
 struct Bf16Pair {
   __m512i a, b;
 };
 
-inline Bf16Pair e4m3_to_bf16(__m512i c, const E4m3Tables& t) {
-  const __m512i lo = _mm512_permutex2var_epi8(t.lo[0], c, t.lo[1]);
-  const __m512i hi = _mm512_ternarylogic_epi32(_mm512_permutex2var_epi8(t.hi[0], c, t.hi[1]), c, _mm512_set1_epi8(int8_t(0x80)), 0xf8);
-  return {_mm512_unpacklo_epi8(lo, hi), _mm512_unpackhi_epi8(lo, hi)};
+inline Bf16Pair e4m3_to_bf16(__m512i c) {
+  const __m512i keep = _mm512_set1_epi16(int16_t(0x87f0));
+  return {_mm512_and_si512(_mm512_srai_epi16(_mm512_slli_epi16(c, 8), 4), keep), _mm512_and_si512(_mm512_srai_epi16(c, 4), keep)};
 }
 
-// Position (0..63) in the pair above of element i of 64: vector i / 8 % 2, word 8·(i / 16) + i % 8.
-constexpr int bf16_pair_slot(int i) { return 32 * (i / 8 % 2) + 8 * (i / 16) + i % 8; }
+// Position (0..63) in the pair above of element i of 64.
+constexpr int bf16_pair_slot(int i) { return 32 * (i % 2) + 2 * (i / 4) + i % 4 / 2; }
 
 struct Fp8Args {
-  const uint16_t* xb;  // bf16 activations of the tile's first token, [T, xcols] in bf16_pair_slot order
+  const uint16_t* xb;  // scaled bf16 activations of the tile's first token, [T, xcols] in bf16_pair_slot order
   size_t cols, xcols;  // xcols: cols rounded up to 64, zero-padded
   const float* sc;     // decoded scales of the tile's first row, rows `stride` apart
   size_t stride;
   size_t step;         // rows between the tile's rows in the tensor
-  E4m3Tables tables;
 };
 
 // Lanes 0..7 scaled by group g, 8..15 by group g + 1 (when there is one).
 inline __m512 pair_scales(const float* sc, size_t g, bool second) {
   const __m512 s = _mm512_set1_ps(sc[g]);
   return second ? _mm512_mask_broadcastss_ps(s, 0xff00, _mm_load_ss(sc + g + 1)) : s;
+}
+
+// The subnormal codes among 64 (the others zeroed) as bf16 pairs laid out like e4m3_to_bf16's,
+// each m·2^-9 scaled by 2^-112 (2^8 above the main path, where they would be denormals):
+// m·2^-121 from a table of the mantissa m, with the code's sign.
+inline Bf16Pair subnormals_to_bf16(__m512i sub) {
+  alignas(64) static constexpr uint16_t kValue[32] = {0, 0x0300, 0x0380, 0x03c0, 0x0400, 0x0420, 0x0440, 0x0460};
+  const __m512i table = _mm512_load_si512(kValue), m = _mm512_set1_epi16(7), sign = _mm512_set1_epi16(int16_t(0x8000));
+  const __m512i even = _mm512_permutexvar_epi16(_mm512_and_si512(sub, m), table);
+  const __m512i odd = _mm512_permutexvar_epi16(_mm512_and_si512(_mm512_srli_epi16(sub, 8), m), table);
+  return {_mm512_ternarylogic_epi32(even, _mm512_slli_epi16(sub, 8), sign, 0xf8), _mm512_ternarylogic_epi32(odd, sub, sign, 0xf8)};
 }
 
 template <int R, int T>
@@ -563,11 +575,21 @@ void fp8_tile(const uint8_t* w, const Fp8Args& fa, float (&out)[R][T]) {
       xb[t] = __m512bh(_mm512_loadu_si512(x + 32));
     }
     for (int r = 0; r < R; ++r) {
-      const Bf16Pair p = e4m3_to_bf16(_mm512_maskz_loadu_epi8(m, w + size_t(r) * wstride + 64 * c), fa.tables);
+      const __m512i codes = _mm512_maskz_loadu_epi8(m, w + size_t(r) * wstride + 64 * c);
+      const Bf16Pair p = e4m3_to_bf16(codes);
       const __m512 s = pair_scales(fa.sc + size_t(r) * fa.stride, 2 * c, m >> 32 != 0);
       for (int t = 0; t < T; ++t) {
         const __m512 d = _mm512_dpbf16_ps(_mm512_dpbf16_ps(_mm512_setzero_ps(), __m512bh(p.a), xa[t]), __m512bh(p.b), xb[t]);
         acc[r][t] = _mm512_fmadd_ps(d, s, acc[r][t]);
+      }
+      const __mmask64 zero_exp = _mm512_testn_epi8_mask(codes, _mm512_set1_epi8(0x78));
+      if (zero_exp) [[unlikely]] {
+        const Bf16Pair q = subnormals_to_bf16(_mm512_maskz_mov_epi8(zero_exp, codes));
+        const __m512 s8 = _mm512_mul_ps(s, _mm512_set1_ps(0x1p-8f));
+        for (int t = 0; t < T; ++t) {
+          const __m512 d = _mm512_dpbf16_ps(_mm512_dpbf16_ps(_mm512_setzero_ps(), __m512bh(q.a), xa[t]), __m512bh(q.b), xb[t]);
+          acc[r][t] = _mm512_fmadd_ps(d, s8, acc[r][t]);
+        }
       }
     }
   };
@@ -581,9 +603,10 @@ void fp8_tile(const uint8_t* w, const Fp8Args& fa, float (&out)[R][T]) {
     for (int t = 0; t < T; ++t) out[r][t] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
-// The row set {r + k·step : k < nrows} (scales decoded in fa.sc) for tokens [t0, t0 + T).
+// The row set {r + k·step : k < nrows} (scales decoded in fa.sc) for tokens [t0, t0 + T), each
+// token's outputs multiplied by its factor in unscale.
 template <int T>
-void fp8_tiles(size_t r, size_t nrows, const uint8_t* base, const Fp8Args& fa, size_t t0, size_t rows, float* y) {
+void fp8_tiles(size_t r, size_t nrows, const uint8_t* base, const Fp8Args& fa, size_t t0, size_t rows, const float* unscale, float* y) {
   constexpr int R = T == 1 ? 4 : T == 2 ? 2 : 1;
   auto run = [&](size_t k, auto tile_rows) {
     constexpr int RR = decltype(tile_rows)::value;
@@ -592,55 +615,63 @@ void fp8_tiles(size_t r, size_t nrows, const uint8_t* base, const Fp8Args& fa, s
     a.sc += k * fa.stride;
     fp8_tile<RR, T>(base + (r + k * fa.step) * fa.cols, a, out);
     for (int i = 0; i < RR; ++i)
-      for (int t = 0; t < T; ++t) y[(t0 + size_t(t)) * rows + r + (k + size_t(i)) * fa.step] = out[i][t];
+      for (int t = 0; t < T; ++t) y[(t0 + size_t(t)) * rows + r + (k + size_t(i)) * fa.step] = out[i][t] * unscale[t0 + size_t(t)];
   };
   size_t k = 0;
   for (; k + R <= nrows; k += R) run(k, std::integral_constant<int, R>());
   for (; k < nrows; ++k) run(k, std::integral_constant<int, 1>());
 }
 
-void fp8_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, size_t r1) {
-  const size_t cols = size_t(w.cols), rows = size_t(w.rows), groups = cols / 32, stride = groups;
-  // Activations to bf16 (round to nearest even) in bf16_pair_slot order, once per call.
+// Token t's activations times 2^shift (its largest magnitude into [2^119, 2^121)) rounded to
+// bf16 (nearest even) in bf16_pair_slot order, zero-padded to xcols; returns the factor 2^(120 −
+// shift) that undoes the scaling with the weights' 2^-120.
+float split_scaled_bf16(const float* x, size_t cols, size_t xcols, uint16_t* xb) {
+  __m512 amax = _mm512_setzero_ps();
+  for (size_t i = 0; i < cols; i += 16) amax = _mm512_max_ps(amax, _mm512_abs_ps(_mm512_maskz_loadu_ps(mask16(cols - i), x + i)));
+  const float m = _mm512_reduce_max_ps(amax);
+  const int shift = m > 0.0f && m <= FLT_MAX ? std::max(119 - std::ilogb(m), -7) : 0;  // 2^(120 − shift) finite
+  const __m512 e = _mm512_set1_ps(float(shift));
   alignas(64) uint16_t slot[64];
   for (int i = 0; i < 64; ++i) slot[bf16_pair_slot(i)] = uint16_t(i);
   const __m512i order_a = _mm512_load_si512(slot), order_b = _mm512_load_si512(slot + 32);
+  for (size_t i = 0; i < xcols; i += 64) {
+    const size_t left = cols > i ? cols - i : 0;
+    auto part = [&](size_t k) { return _mm512_scalef_ps(_mm512_maskz_loadu_ps(mask16(left > k ? left - k : 0), x + i + k), e); };
+    const __m512i v0 = __m512i(_mm512_cvtne2ps_pbh(part(16), part(0)));
+    const __m512i v1 = __m512i(_mm512_cvtne2ps_pbh(part(48), part(32)));
+    _mm512_storeu_si512(xb + i, _mm512_permutex2var_epi16(v0, order_a, v1));
+    _mm512_storeu_si512(xb + i + 32, _mm512_permutex2var_epi16(v0, order_b, v1));
+  }
+  return std::ldexp(1.0f, 120 - shift);
+}
+
+void fp8_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, size_t r1) {
+  const size_t cols = size_t(w.cols), rows = size_t(w.rows), groups = cols / 32, stride = groups;
   const size_t xcols = (cols + 63) / 64 * 64;
   uint16_t* xb = scratch_of<uint16_t>(ScratchSlot::PackedTokens, n * xcols);
-  for (size_t t = 0; t < n; ++t)
-    for (size_t i = 0; i < cols; i += 64) {
-      const float* src = x + t * cols + i;
-      const size_t left = cols - i;
-      auto part = [&](size_t k) { return _mm512_maskz_loadu_ps(mask16(left > k ? left - k : 0), src + k); };
-      const __m512i v0 = __m512i(_mm512_cvtne2ps_pbh(part(16), part(0)));
-      const __m512i v1 = __m512i(_mm512_cvtne2ps_pbh(part(48), part(32)));
-      _mm512_storeu_si512(xb + t * xcols + i, _mm512_permutex2var_epi16(v0, order_a, v1));
-      _mm512_storeu_si512(xb + t * xcols + i + 32, _mm512_permutex2var_epi16(v0, order_b, v1));
-    }
-  // bf16 of every E4M3 magnitude e·8 + m: 2^(e−7)·(1 + m/8), subnormals m·2^−9 (normalised from
-  // m's top bit p), 0x7f NaN; low bytes in tab[0], high bytes in tab[1].
-  alignas(64) uint8_t tab[2][128];
-  for (int c = 0; c < 128; ++c) {
-    const int e = c >> 3, m = c & 7, p = m >= 4 ? 2 : m >= 2 ? 1 : 0;
-    const int bits = c == 0x7f ? 0x7fc0 : e > 0 ? (e + 120) << 7 | m << 4 : m == 0 ? 0 : (118 + p) << 7 | (m - (1 << p)) << (7 - p);
-    tab[0][c] = uint8_t(bits & 0xff);
-    tab[1][c] = uint8_t(bits >> 8);
-  }
+  float* unscale = scratch_of<float>(ScratchSlot::ActScales, n);
+  for (size_t t = 0; t < n; ++t) unscale[t] = split_scaled_bf16(x + t * cols, cols, xcols, xb + t * xcols);
   float* sc = scratch_of<float>(ScratchSlot::RowScales, kRowSet * stride);
-  Fp8Args fa{xb, cols, xcols, sc, stride, 1, {{_mm512_load_si512(tab[0]), _mm512_load_si512(tab[0] + 64)}, {_mm512_load_si512(tab[1]), _mm512_load_si512(tab[1] + 64)}}};
+  Fp8Args fa{xb, cols, xcols, sc, stride, 1};
   const auto* base = static_cast<const uint8_t*>(w.weight);
   const auto* scales = static_cast<const uint8_t*>(w.scales);
-  // A row set's scales are decoded just before its rows are read.
+  // A row set's scales are decoded just before its rows are read; the next set's (the rows
+  // after these) are fetched meanwhile.
   for_row_sets(r0, r1, [&](size_t r, size_t step, size_t nrows) {
-    for (size_t k = 0; k < nrows; ++k) decode_e8m0(scales + (r + k * step) * groups, groups, sc + k * stride);
+    for (size_t k = 0; k < nrows; ++k) {
+      decode_e8m0(scales + (r + k * step) * groups, groups, sc + k * stride);
+      const char* next = reinterpret_cast<const char*>(scales + (r + 1 + k * step) * groups);
+      for (size_t b = 0; b < groups; b += 64) _mm_prefetch(next + b, _MM_HINT_T0);
+      _mm_prefetch(next + groups - 1, _MM_HINT_T0);
+    }
     fa.step = step;
     for (size_t t0 = 0; t0 < n; t0 += kTokenTile) {
       fa.xb = xb + t0 * xcols;
       switch (std::min(kTokenTile, n - t0)) {
-        case 4: fp8_tiles<4>(r, nrows, base, fa, t0, rows, y); break;
-        case 3: fp8_tiles<3>(r, nrows, base, fa, t0, rows, y); break;
-        case 2: fp8_tiles<2>(r, nrows, base, fa, t0, rows, y); break;
-        default: fp8_tiles<1>(r, nrows, base, fa, t0, rows, y); break;
+        case 4: fp8_tiles<4>(r, nrows, base, fa, t0, rows, unscale, y); break;
+        case 3: fp8_tiles<3>(r, nrows, base, fa, t0, rows, unscale, y); break;
+        case 2: fp8_tiles<2>(r, nrows, base, fa, t0, rows, unscale, y); break;
+        default: fp8_tiles<1>(r, nrows, base, fa, t0, rows, unscale, y); break;
       }
     }
   });

@@ -2,6 +2,7 @@
 // product, on ragged shapes and every thread count.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -158,6 +159,62 @@ TEST(QMatmul, EveryByteCodeMatchesDequantizedDoubleProduct) {
       for (size_t i = 0; i < x.size(); ++i)
         x[i] = i % kActivationBlock == 5 ? (rng() % 2 ? 127.0f : -127.0f) : float(int(rng() % 255) - 127);
       expect_all_isas_match(w, x, n, true);
+    }
+  }
+}
+
+// mxfp8 rows of only ±0, subnormal and the smallest normal codes (exponent 0 or 1), so each
+// subnormal weight moves the product well above the tolerance; the AVX-512 kernel takes them
+// apart from the normal codes. Sizes cover a step of 64 codes and a tail of 32.
+TEST(QMatmul, Mxfp8SubnormalCodesMatchDequantizedDoubleProduct) {
+  std::mt19937 rng(9);
+  for (size_t cols : {size_t(64), size_t(96), size_t(320)}) {
+    const size_t rows = 9;
+    std::vector<uint8_t> codes(rows * cols), scales(rows * cols / 32);
+    for (uint8_t& c : codes) c = uint8_t((rng() % 16) | (rng() % 2) << 7);
+    for (size_t i = 0; i < scales.size(); ++i) scales[i] = uint8_t(127 + i % 4);
+    QTensor w;
+    w.spec = default_spec(QuantMode::Mxfp8);
+    w.dtype = DType::U8;
+    w.rows = int64_t(rows);
+    w.cols = int64_t(cols);
+    w.weight = codes.data();
+    w.scales = scales.data();
+    for (size_t n : {size_t(1), size_t(2), size_t(5)}) {
+      SCOPED_TRACE(testing::Message() << cols << " cols, n=" << n);
+      std::vector<float> x(n * cols);
+      for (float& v : x) v = float(int(rng() % 255) - 127);
+      expect_all_isas_match(w, x, n, true);
+    }
+  }
+}
+
+// Scaling the activations by a power of two scales every output of the AVX-512 mxfp8 kernel by
+// the same power, exactly, as it normalises each token's activations: also where their products
+// with the weights, or the activations themselves (2^-140: fp32 denormals, exact here as every
+// activation is a multiple of 2^-8 below 1), lie outside fp32's normal range. Every ISA matches
+// the decoded weights' double-precision product at large scales.
+TEST(QMatmul, Mxfp8OutputsScaleWithActivationsByPowersOfTwo) {
+  std::mt19937 rng(13);
+  const size_t rows = 21, cols = 160;
+  const std::vector<float> wf = normal(rows * cols, 0.05f, rng);
+  const quant::QuantizedTensor q = quant::quantize(wf.data(), rows, cols, default_spec(QuantMode::Mxfp8), DType::U8);
+  const std::vector<Isa> isas = supported_isas();
+  const bool avx512 = std::find(isas.begin(), isas.end(), Isa::Avx512) != isas.end();
+  for (size_t n : {size_t(1), size_t(3)}) {
+    std::vector<float> x(n * cols);
+    for (float& v : x) v = float(int(rng() % 511) - 255) / 256.0f;
+    std::vector<float> y(n * rows), ys(n * rows);
+    if (avx512) matmul_kernel(Isa::Avx512, q.view(), n)(q.view(), x.data(), n, y.data(), 0, rows);
+    for (int e : {-140, -100, 60, 100}) {
+      SCOPED_TRACE(testing::Message() << "2^" << e << " n=" << n);
+      std::vector<float> xs(x.size());
+      for (size_t i = 0; i < x.size(); ++i) xs[i] = std::ldexp(x[i], e);
+      if (avx512) {
+        matmul_kernel(Isa::Avx512, q.view(), n)(q.view(), xs.data(), n, ys.data(), 0, rows);
+        for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(ys[i], std::ldexp(y[i], e)) << i;
+      }
+      if (e > 0) expect_all_isas_match(q.view(), xs, n);
     }
   }
 }
