@@ -24,9 +24,12 @@ Collected parse(const std::string& text, size_t step, bool in_reasoning = false,
   Collected c;
   for (size_t i = 0; i < text.size(); i += step) {
     const ParsedDelta d = p.feed(text.substr(i, step));
-    for (const std::string* s : {&d.content, &d.reasoning})
-      if (check_no_tags)
-      for (const char* tag : {"<tool", "<think", "</think", "<function"}) EXPECT_EQ(s->find(tag), std::string::npos) << *s;
+    if (check_no_tags) {
+      for (const std::string* s : {&d.content, &d.reasoning})
+        for (const char* tag : {"<tool", "<think", "</think", "<function"}) {
+          EXPECT_EQ(s->find(tag), std::string::npos) << *s;
+        }
+    }
     c.add(d);
   }
   c.add(p.finish());
