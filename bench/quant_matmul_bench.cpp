@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "core/huge_pages.h"
 #include "kernels/matmul.h"
 #include "kernels/roofline.h"
 #include "quant/quantize.h"
@@ -70,7 +71,13 @@ const Format kFormats[] = {
     {"affine8", {QuantMode::Affine, 8, 64}, DType::BF16},
 };
 
-void fill_random(std::vector<uint8_t>& v, uint64_t seed) {
+// Matrices live in memory advised for huge pages, as the probe's buffer does (huge_pages.h):
+// both then read physically contiguous memory, as a mapped model largely is (the page cache
+// holds it in large folios). In 4 KiB pages the figure moved by up to 8% with the order in which
+// earlier allocations left the free pages.
+using Bytes = std::vector<uint8_t, HugePageAllocator<uint8_t>>;
+
+void fill_random(Bytes& v, uint64_t seed) {
   for (size_t i = 0; i + 8 <= v.size(); i += 8) {
     seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
     std::memcpy(&v[i], &seed, 8);
@@ -92,7 +99,7 @@ const std::vector<uint8_t>& mxfp8_codes() {
   return codes;
 }
 
-void fill_mxfp8(std::vector<uint8_t>& v, uint64_t seed) {
+void fill_mxfp8(Bytes& v, uint64_t seed) {
   const std::vector<uint8_t>& codes = mxfp8_codes();
   const size_t piece = 4096;
   for (size_t i = 0; i < v.size(); i += piece) {
@@ -104,7 +111,7 @@ void fill_mxfp8(std::vector<uint8_t>& v, uint64_t seed) {
 
 // One copy of a matrix in a format: packed words, scales and biases with plausible values.
 struct Copy {
-  std::vector<uint8_t> weight, scales, biases;
+  Bytes weight, scales, biases;
   QTensor view;
 };
 

@@ -5,14 +5,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "core/error.h"
+#include "core/huge_pages.h"
 
 namespace mxlm {
 
-MappedFile::MappedFile(const std::string& path) : path_(path) {
+MappedFile::MappedFile(const std::string& path, bool resident) : path_(path), resident_(resident) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail("cannot open {}: {}", path, std::strerror(errno));
   struct stat st {};
@@ -21,7 +23,20 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
     fail("cannot read {}: not a regular file", path);
   }
   size_ = size_t(st.st_size);
-  if (size_ > 0) {
+  if (size_ > 0 && resident_) {
+    auto* buf = static_cast<uint8_t*>(alloc_huge_pages(size_));
+    data_ = buf;
+    for (size_t off = 0; off < size_;) {
+      const ssize_t got = ::pread(fd, buf + off, std::min(size_ - off, size_t(64) << 20), off_t(off));
+      if (got <= 0) {
+        const int err = got < 0 ? errno : EIO;
+        free_huge_pages(buf);
+        ::close(fd);
+        fail("cannot read {}: {}", path, std::strerror(err));
+      }
+      off += size_t(got);
+    }
+  } else if (size_ > 0) {
     void* p = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) {
       const int err = errno;
@@ -40,7 +55,8 @@ void release_pages(const void* p, size_t n) {
 }
 
 MappedFile::~MappedFile() {
-  if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (data_ && resident_) free_huge_pages(const_cast<uint8_t*>(data_));
+  else if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
 }  // namespace mxlm

@@ -93,8 +93,8 @@ SafetensorsHeader parse_safetensors_header(const uint8_t* file, uint64_t file_si
   return header;
 }
 
-SafetensorsFile::SafetensorsFile(const std::string& path)
-    : file_(path), header_(parse_safetensors_header(file_.data(), file_.size(), path)) {}
+SafetensorsFile::SafetensorsFile(const std::string& path, bool resident)
+    : file_(path, resident), header_(parse_safetensors_header(file_.data(), file_.size(), path)) {}
 
 TensorView SafetensorsFile::view(const SafetensorsEntry& e) const {
   TensorView v;
@@ -106,7 +106,7 @@ TensorView SafetensorsFile::view(const SafetensorsEntry& e) const {
   return v;
 }
 
-TensorStore::TensorStore(const std::string& dir) : dir_(dir) {
+TensorStore::TensorStore(const std::string& dir, bool resident) : dir_(dir) {
   if (!fs::is_directory(dir)) fail("model directory {} does not exist", dir);
   std::vector<std::string> shards;
   const fs::path index_path = fs::path(dir) / "model.safetensors.index.json";
@@ -135,7 +135,7 @@ TensorStore::TensorStore(const std::string& dir) : dir_(dir) {
   for (const std::string& shard : shards) {
     const fs::path path = fs::path(dir) / shard;
     if (!fs::exists(path)) fail("{}: shard {} listed in the index is missing", dir, shard);
-    files_.push_back(std::make_unique<SafetensorsFile>(path.string()));
+    files_.push_back(std::make_unique<SafetensorsFile>(path.string(), resident));
     const SafetensorsFile* file = files_.back().get();
     for (const SafetensorsEntry& e : file->header().entries) {
       const auto mapped = weight_map.find(e.name);

@@ -39,7 +39,8 @@ SafetensorsHeader parse_safetensors_header(const uint8_t* file, uint64_t file_si
 
 class SafetensorsFile {
  public:
-  explicit SafetensorsFile(const std::string& path);
+  // resident: read into memory rather than mapped (MappedFile).
+  explicit SafetensorsFile(const std::string& path, bool resident = false);
   const SafetensorsHeader& header() const { return header_; }
   const std::string& path() const { return file_.path(); }
   TensorView view(const SafetensorsEntry& entry) const;
@@ -50,10 +51,11 @@ class SafetensorsFile {
 };
 
 // All tensors of a checkpoint directory: `model.safetensors`, or the shards listed by
-// `model.safetensors.index.json`, or else every *.safetensors file in the directory.
+// `model.safetensors.index.json`, or else every *.safetensors file in the directory. With
+// `resident` the files are read into memory (MappedFile), else mapped.
 class TensorStore {
  public:
-  explicit TensorStore(const std::string& dir);
+  explicit TensorStore(const std::string& dir, bool resident = false);
 
   std::optional<TensorView> find(const std::string& name) const;
   // Throws an mxlm::Error naming the tensor and the directory when absent.

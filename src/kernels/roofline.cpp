@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/huge_pages.h"
 
 namespace mxlm::kernels {
 
@@ -46,7 +47,7 @@ double measure_read_bandwidth(const ThreadPool& pool, size_t bytes, int reps, bo
   // Each worker allocates and first touches its own slice (its NUMA node, its pages).
   std::vector<float*> slices(size_t(workers), nullptr);
   pool.parallel_for(size_t(workers), [&](size_t w, int) {
-    slices[w] = static_cast<float*>(std::aligned_alloc(64, per_worker * sizeof(float)));
+    slices[w] = static_cast<float*>(alloc_huge_pages(per_worker * sizeof(float)));
     std::fill_n(slices[w], per_worker, 1.0f);
   });
   std::vector<float> sink(static_cast<size_t>(workers), 0.0f);
@@ -57,7 +58,7 @@ double measure_read_bandwidth(const ThreadPool& pool, size_t bytes, int reps, bo
     const double s = now() - t0;
     best = std::max(best, double(per_worker * sizeof(float) * size_t(workers)) / s / 1e9);
   }
-  for (float* p : slices) std::free(p);
+  for (float* p : slices) free_huge_pages(p);
   // The sums must look used, or the reads could be optimised away.
   volatile float keep = sink[0];
   (void)keep;

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/huge_pages.h"
 #include "formats/json_file.h"
 #include "kernels/attention.h"
 #include "kernels/conv.h"
@@ -135,12 +136,22 @@ nlohmann::json read_config(const std::string& dir) {
   return formats::read_json_file(dir + "/config.json");
 }
 
+// Weights are read into memory (faster to stream at every decode step than mapped page-cache
+// pages, see MappedFile) when they take at most half of the memory available, else mapped.
+bool load_resident(const std::string& dir) {
+  std::error_code ec;
+  uint64_t total = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
+    if (entry.path().extension() == ".safetensors") total += entry.file_size(ec);
+  return !ec && total <= available_memory() / 2;
+}
+
 }  // namespace
 
 Qwen35::Qwen35(const std::string& dir) : Qwen35(dir, read_config(dir)) {}
 
 Qwen35::Qwen35(const std::string& dir, const nlohmann::json& config)
-    : store_(dir),
+    : store_(dir, load_resident(dir)),
       config_(Qwen35Config::from_json(config, dir + "/config.json")),
       rope_(size_t(config_.rot_dim()), config_.rope_theta) {
   bind_weights(QuantizationConfig::from_json(config, dir + "/config.json"));

@@ -141,6 +141,28 @@ TEST_F(CheckpointErrors, IndexNamingAMissingShard) {
   EXPECT_CONTAINS(load_error(), "shard model-00001-of-00002.safetensors listed in the index is missing");
 }
 
+// A checkpoint read into memory (as models load when it fits) holds the same tensors, byte for
+// byte, as the mapped files; a file that cannot be read is an error naming it either way.
+TEST(Checkpoint, ResidentStoreHoldsTheMappedBytes) {
+  const std::string& src = testing_support::tiny_model_dir();
+  const TensorStore mapped(src), resident(src, true);
+  ASSERT_EQ(mapped.names(), resident.names());
+  for (const std::string& name : mapped.names()) {
+    const TensorView a = mapped.get(name), b = resident.get(name);
+    ASSERT_EQ(a.nbytes, b.nbytes) << name;
+    EXPECT_NE(a.data, b.data) << name;
+    EXPECT_EQ(std::memcmp(a.data, b.data, a.nbytes), 0) << name;
+  }
+  for (bool in_memory : {false, true}) {
+    try {
+      MappedFile f(src + "/absent.safetensors", in_memory);
+      ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+      EXPECT_CONTAINS(e.what(), "absent.safetensors");
+    }
+  }
+}
+
 TEST(Checkpoint, ShardedCopyWithVisualAndMtpTensorsGivesTheSameLogits) {
   const std::string& src = testing_support::tiny_model_dir();
   const std::string dir = testing_support::temp_dir("sharded");
