@@ -1,6 +1,7 @@
 #include "model/qwen35.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <filesystem>
 
@@ -136,9 +137,12 @@ nlohmann::json read_config(const std::string& dir) {
   return formats::read_json_file(dir + "/config.json");
 }
 
-// Weights are read into memory (faster to stream at every decode step than mapped page-cache
-// pages, see MappedFile) when they take at most half of the memory available, else mapped.
+// The files are mapped (quick to start), or with MXLM_RESIDENT=1 read into memory when they take
+// at most half of the memory available: faster to stream at every decode step than mapped
+// page-cache pages (MappedFile), at seconds of start-up per few GB.
 bool load_resident(const std::string& dir) {
+  const char* e = std::getenv("MXLM_RESIDENT");
+  if (!e || std::string(e) == "0") return false;
   std::error_code ec;
   uint64_t total = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
