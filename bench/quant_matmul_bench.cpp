@@ -77,10 +77,16 @@ const Format kFormats[] = {
 // earlier allocations left the free pages.
 using Bytes = std::vector<uint8_t, HugePageAllocator<uint8_t>>;
 
+// xorshift64: the next value of seed.
+uint64_t next_random(uint64_t& seed) {
+  seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+  return seed;
+}
+
 void fill_random(Bytes& v, uint64_t seed) {
   for (size_t i = 0; i + 8 <= v.size(); i += 8) {
-    seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
-    std::memcpy(&v[i], &seed, 8);
+    const uint64_t r = next_random(seed);
+    std::memcpy(&v[i], &r, 8);
   }
 }
 
@@ -103,8 +109,7 @@ void fill_mxfp8(Bytes& v, uint64_t seed) {
   const std::vector<uint8_t>& codes = mxfp8_codes();
   const size_t piece = 4096;
   for (size_t i = 0; i < v.size(); i += piece) {
-    seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
-    const size_t from = seed % (codes.size() / piece) * piece;
+    const size_t from = next_random(seed) % (codes.size() / piece) * piece;
     std::memcpy(&v[i], &codes[from], std::min(piece, v.size() - i));
   }
 }

@@ -31,10 +31,9 @@ class MappedFile {
 };
 
 // Drops the whole pages inside [p, p + n) of a file mapping (not a resident file) from the
-// process's resident set;
-// the page cache keeps them and a later read faults them back in. Streaming readers call it
-// when done with a range so that resident memory stays bounded by what they hold, not by
-// everything they have read.
+// process's resident set; the page cache keeps them and a later read faults them back in.
+// Streaming readers call it when done with a range so that resident memory stays bounded by
+// what they hold, not by everything they have read.
 void release_pages(const void* p, size_t n);
 
 }  // namespace mxlm

@@ -30,6 +30,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
@@ -505,9 +506,10 @@ void affine_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0
 // bf16 of its value times 2^-120 for every normal code (the exponent field is the code's, the
 // mantissa its three bits) and ±0 for ±0; 0x7f reads as 480 like the reference decoder. Each
 // token's activations are scaled by a power of two that puts their largest magnitude near 2^120
-// (exact), so the products stay normal, and its outputs by the inverse times 2^120. Subnormal codes come out as bf16 denormals, which vdpbf16ps reads as zero: a step that
-// holds codes with a zero exponent adds those in a second product (subnormals_to_bf16; rare in
-// quantized weights, where they lie below 2^-6 of the block's largest code).
+// (exact), so the products stay normal, and its outputs by the inverse times 2^120. Subnormal
+// codes come out as bf16 denormals, which vdpbf16ps reads as zero: a step that holds codes with
+// a zero exponent adds those in a second product (subnormals_to_bf16; rare in quantized
+// weights, where they lie below 2^-6 of the block's largest code).
 
 // E8M0 s → 2^(s−127) (s = 0 is the denormal 2^−127, 255 is inf).
 void decode_e8m0(const uint8_t* s, size_t n, float* out) {
@@ -533,6 +535,13 @@ inline Bf16Pair e4m3_to_bf16(__m512i c) {
 
 // Position (0..63) in the pair above of element i of 64.
 constexpr int bf16_pair_slot(int i) { return 32 * (i % 2) + 2 * (i / 4) + i % 4 / 2; }
+
+// The element of 64 at each position of the pair (bf16_pair_slot inverted).
+constexpr std::array<uint16_t, 64> kPairElement = [] {
+  std::array<uint16_t, 64> e{};
+  for (int i = 0; i < 64; ++i) e[size_t(bf16_pair_slot(i))] = uint16_t(i);
+  return e;
+}();
 
 struct Fp8Args {
   const uint16_t* xb;  // scaled bf16 activations of the tile's first token, [T, xcols] in bf16_pair_slot order
@@ -631,9 +640,7 @@ float split_scaled_bf16(const float* x, size_t cols, size_t xcols, uint16_t* xb)
   const float m = _mm512_reduce_max_ps(amax);
   const int shift = m > 0.0f && m <= FLT_MAX ? std::max(119 - std::ilogb(m), -7) : 0;  // 2^(120 − shift) finite
   const __m512 e = _mm512_set1_ps(float(shift));
-  alignas(64) uint16_t slot[64];
-  for (int i = 0; i < 64; ++i) slot[bf16_pair_slot(i)] = uint16_t(i);
-  const __m512i order_a = _mm512_load_si512(slot), order_b = _mm512_load_si512(slot + 32);
+  const __m512i order_a = _mm512_loadu_si512(kPairElement.data()), order_b = _mm512_loadu_si512(kPairElement.data() + 32);
   for (size_t i = 0; i < xcols; i += 64) {
     const size_t left = cols > i ? cols - i : 0;
     auto part = [&](size_t k) { return _mm512_scalef_ps(_mm512_maskz_loadu_ps(mask16(left > k ? left - k : 0), x + i + k), e); };
