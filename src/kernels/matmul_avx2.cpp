@@ -92,12 +92,11 @@ void rows_kernel(const QTensor& qw, const float* x, size_t n_tokens, float* y, s
 
 }  // namespace
 
-void matmul_rows_avx2(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1) {
-  switch (w.dtype) {
-    case DType::BF16: return rows_kernel<LoadBf16>(w, x, n_tokens, y, r0, r1);
-    case DType::F16: return rows_kernel<LoadF16>(w, x, n_tokens, y, r0, r1);
-    default: return rows_kernel<LoadF32>(w, x, n_tokens, y, r0, r1);
-  }
+void matmul_rows_avx2(const QTensor& w, const float* x, size_t n_tokens, float* y, RowQueue& queue) {
+  const auto fn = w.dtype == DType::BF16  ? &rows_kernel<LoadBf16>
+                  : w.dtype == DType::F16 ? &rows_kernel<LoadF16>
+                                          : &rows_kernel<LoadF32>;
+  for (size_t r0 = 0, r1 = 0; queue.claim(r0, r1);) fn(w, x, n_tokens, y, r0, r1);
 }
 
 }  // namespace mxlm::kernels

@@ -114,13 +114,13 @@ inline void token_tiles(size_t n, F&& f) {
   }
 }
 
-// Rows [r0, r1) as four streams (as the quantized kernels' for_row_sets): tile i takes rows
-// r0 + i + k·q, k < 4, q = (r1 − r0) / 4, each starting where its stream's previous row ended;
-// leftover rows one at a time.
+// Each claimed piece [r0, r1) as four streams (as the quantized kernels' for_row_sets): tile i
+// takes rows r0 + i + k·q, k < 4, q = (r1 − r0) / 4, each starting where its stream's previous
+// row ended; leftover rows one at a time.
 template <class L>
-void matvec_rows(const QTensor& qw, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1) {
+void matvec_rows(const QTensor& qw, const float* x, size_t n_tokens, float* y, RowQueue& queue) {
   const auto* w = static_cast<const typename L::Elem*>(qw.weight);
-  const size_t cols = size_t(qw.cols), rows = size_t(qw.rows), q = (r1 - r0) / 4;
+  const size_t cols = size_t(qw.cols), rows = size_t(qw.rows);
   constexpr bool kBf16 = std::is_same_v<L, Bf16>;
   const size_t xcols = (cols + 31) / 32 * 32;
   float* xs = nullptr;
@@ -135,25 +135,24 @@ void matvec_rows(const QTensor& qw, const float* x, size_t n_tokens, float* y, s
         tile<L, R, TB>(w + r * cols, step, x + t * cols, y + t * rows + r, cols, rows);
     });
   };
-  for (size_t i = 0; i < q; ++i) run(r0 + i, q, std::integral_constant<int, 4>());
-  for (size_t r = r0 + 4 * q; r < r1; ++r) run(r, 1, std::integral_constant<int, 1>());
-}
-
-template <class L>
-void rows_kernel(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1) {
-  if (n_tokens >= kGemmMinTokens)
-    prefill_rows_avx512(w, x, n_tokens, y, r0, r1);
-  else
-    matvec_rows<L>(w, x, n_tokens, y, r0, r1);
+  for (size_t r0 = 0, r1 = 0; queue.claim(r0, r1);) {
+    const size_t q = (r1 - r0) / 4;
+    for (size_t i = 0; i < q; ++i) run(r0 + i, q, std::integral_constant<int, 4>());
+    for (size_t r = r0 + 4 * q; r < r1; ++r) run(r, 1, std::integral_constant<int, 1>());
+  }
 }
 
 }  // namespace
 
-void matmul_rows_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1) {
+void matmul_rows_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, RowQueue& queue) {
+  if (n_tokens >= kGemmMinTokens) {
+    for (size_t r0 = 0, r1 = 0; queue.claim(r0, r1);) prefill_rows_avx512(w, x, n_tokens, y, r0, r1);
+    return;
+  }
   switch (w.dtype) {
-    case DType::BF16: return rows_kernel<Bf16>(w, x, n_tokens, y, r0, r1);
-    case DType::F16: return rows_kernel<LoadF16>(w, x, n_tokens, y, r0, r1);
-    default: return rows_kernel<LoadF32>(w, x, n_tokens, y, r0, r1);
+    case DType::BF16: return matvec_rows<Bf16>(w, x, n_tokens, y, queue);
+    case DType::F16: return matvec_rows<LoadF16>(w, x, n_tokens, y, queue);
+    default: return matvec_rows<LoadF32>(w, x, n_tokens, y, queue);
   }
 }
 

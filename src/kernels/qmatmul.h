@@ -20,13 +20,14 @@
 
 #include <cstddef>
 
+#include "kernels/row_queue.h"
 #include "quant/qtensor.h"
 
 namespace mxlm::kernels {
 
-void qmatmul_rows_ref(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1);
-void qmatmul_rows_avx2(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1);
-void qmatmul_rows_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1);
+void qmatmul_rows_ref(const QTensor& w, const float* x, size_t n_tokens, float* y, RowQueue& rows);
+void qmatmul_rows_avx2(const QTensor& w, const float* x, size_t n_tokens, float* y, RowQueue& rows);
+void qmatmul_rows_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, RowQueue& rows);
 
 // Activation rows are quantized to int8 in blocks of this many values by the AVX-512 kernel.
 inline constexpr size_t kActivationBlock = 64;

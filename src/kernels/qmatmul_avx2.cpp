@@ -126,24 +126,33 @@ void rows_kernel(const QTensor& w, const float* x, size_t n, float* y, size_t r0
   }
 }
 
-}  // namespace
+using RangeFn = void (*)(const QTensor&, const float*, size_t, float*, size_t, size_t);
 
-void qmatmul_rows_avx2(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1) {
+RangeFn range_kernel(const QTensor& w) {
   switch (w.spec.mode) {
     case QuantMode::Mxfp4:
-    case QuantMode::Nvfp4: return rows_kernel<4, Fp4>(w, x, n_tokens, y, r0, r1);
-    case QuantMode::Mxfp8: return rows_kernel<8, Fp8>(w, x, n_tokens, y, r0, r1);
+    case QuantMode::Nvfp4: return &rows_kernel<4, Fp4>;
+    case QuantMode::Mxfp8: return &rows_kernel<8, Fp8>;
     case QuantMode::Affine:
       switch (w.spec.bits) {
-        case 2: return rows_kernel<2, Affine>(w, x, n_tokens, y, r0, r1);
-        case 3: return rows_kernel<3, Affine>(w, x, n_tokens, y, r0, r1);
-        case 4: return rows_kernel<4, Affine>(w, x, n_tokens, y, r0, r1);
-        case 5: return rows_kernel<5, Affine>(w, x, n_tokens, y, r0, r1);
-        case 6: return rows_kernel<6, Affine>(w, x, n_tokens, y, r0, r1);
-        default: return rows_kernel<8, Affine>(w, x, n_tokens, y, r0, r1);
+        case 2: return &rows_kernel<2, Affine>;
+        case 3: return &rows_kernel<3, Affine>;
+        case 4: return &rows_kernel<4, Affine>;
+        case 5: return &rows_kernel<5, Affine>;
+        case 6: return &rows_kernel<6, Affine>;
+        default: return &rows_kernel<8, Affine>;
       }
     case QuantMode::None: break;
   }
+  return nullptr;
+}
+
+}  // namespace
+
+void qmatmul_rows_avx2(const QTensor& w, const float* x, size_t n_tokens, float* y, RowQueue& queue) {
+  const RangeFn fn = range_kernel(w);
+  if (fn == nullptr) return;
+  for (size_t r0 = 0, r1 = 0; queue.claim(r0, r1);) fn(w, x, n_tokens, y, r0, r1);
 }
 
 }  // namespace mxlm::kernels

@@ -464,7 +464,7 @@ float scale_factor(const QTensor& w) {
 }
 
 template <int B, bool kFp4, ScaleKind S>
-void int_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, size_t r1) {
+void int_rows(const QTensor& w, const float* x, size_t n, float* y, RowQueue& queue) {
   const size_t cols = size_t(w.cols), rows = size_t(w.rows), group = size_t(w.spec.group);
   const size_t groups = cols / group, row_bytes = cols * B / 8;
   const bool affine = w.spec.mode == QuantMode::Affine;
@@ -476,25 +476,26 @@ void int_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, s
               affine ? static_cast<const uint8_t*>(w.biases) : nullptr, groups * scale_size(S), kChunk / group * scale_size(S)};
   // Every token tile reads a row set while it is in cache: the weights come from memory once
   // per call.
-  for_row_sets(r0, r1, [&](size_t r, size_t step, size_t nrows) {
-    ta.step = step;
-    for (ta.t0 = 0; ta.t0 < n; ta.t0 += kTokenTile) {
-      switch (std::min(kTokenTile, n - ta.t0)) {
-        case 4: run_set<B, kFp4, S, 4>(r, nrows, rp, ta, k); break;
-        case 3: run_set<B, kFp4, S, 3>(r, nrows, rp, ta, k); break;
-        case 2: run_set<B, kFp4, S, 2>(r, nrows, rp, ta, k); break;
-        default: run_set<B, kFp4, S, 1>(r, nrows, rp, ta, k); break;
+  for (size_t r0 = 0, r1 = 0; queue.claim(r0, r1);)
+    for_row_sets(r0, r1, [&](size_t r, size_t step, size_t nrows) {
+      ta.step = step;
+      for (ta.t0 = 0; ta.t0 < n; ta.t0 += kTokenTile) {
+        switch (std::min(kTokenTile, n - ta.t0)) {
+          case 4: run_set<B, kFp4, S, 4>(r, nrows, rp, ta, k); break;
+          case 3: run_set<B, kFp4, S, 3>(r, nrows, rp, ta, k); break;
+          case 2: run_set<B, kFp4, S, 2>(r, nrows, rp, ta, k); break;
+          default: run_set<B, kFp4, S, 1>(r, nrows, rp, ta, k); break;
+        }
       }
-    }
-  });
+    });
 }
 
 template <int B>
-void affine_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, size_t r1) {
+void affine_rows(const QTensor& w, const float* x, size_t n, float* y, RowQueue& queue) {
   switch (w.dtype) {
-    case DType::F32: return int_rows<B, false, ScaleKind::F32>(w, x, n, y, r0, r1);
-    case DType::F16: return int_rows<B, false, ScaleKind::F16>(w, x, n, y, r0, r1);
-    default: return int_rows<B, false, ScaleKind::BF16>(w, x, n, y, r0, r1);
+    case DType::F32: return int_rows<B, false, ScaleKind::F32>(w, x, n, y, queue);
+    case DType::F16: return int_rows<B, false, ScaleKind::F16>(w, x, n, y, queue);
+    default: return int_rows<B, false, ScaleKind::BF16>(w, x, n, y, queue);
   }
 }
 
@@ -652,7 +653,7 @@ float split_scaled_bf16(const float* x, size_t cols, size_t xcols, uint16_t* xb)
   return std::ldexp(1.0f, 120 - shift);
 }
 
-void fp8_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, size_t r1) {
+void fp8_rows(const QTensor& w, const float* x, size_t n, float* y, RowQueue& queue) {
   const size_t cols = size_t(w.cols), rows = size_t(w.rows), groups = cols / 32, stride = groups;
   const size_t xcols = (cols + 63) / 64 * 64;
   uint16_t* xb = scratch_of<uint16_t>(ScratchSlot::PackedTokens, n * xcols);
@@ -664,42 +665,43 @@ void fp8_rows(const QTensor& w, const float* x, size_t n, float* y, size_t r0, s
   const auto* scales = static_cast<const uint8_t*>(w.scales);
   // A row set's scales are decoded just before its rows are read; the next set's (the rows
   // after these) are fetched meanwhile.
-  for_row_sets(r0, r1, [&](size_t r, size_t step, size_t nrows) {
-    for (size_t k = 0; k < nrows; ++k) {
-      decode_e8m0(scales + (r + k * step) * groups, groups, sc + k * stride);
-      const char* next = reinterpret_cast<const char*>(scales + (r + 1 + k * step) * groups);
-      for (size_t b = 0; b < groups; b += 64) _mm_prefetch(next + b, _MM_HINT_T0);
-      _mm_prefetch(next + groups - 1, _MM_HINT_T0);
-    }
-    fa.step = step;
-    for (size_t t0 = 0; t0 < n; t0 += kTokenTile) {
-      fa.xb = xb + t0 * xcols;
-      switch (std::min(kTokenTile, n - t0)) {
-        case 4: fp8_tiles<4>(r, nrows, base, fa, t0, rows, unscale, y); break;
-        case 3: fp8_tiles<3>(r, nrows, base, fa, t0, rows, unscale, y); break;
-        case 2: fp8_tiles<2>(r, nrows, base, fa, t0, rows, unscale, y); break;
-        default: fp8_tiles<1>(r, nrows, base, fa, t0, rows, unscale, y); break;
+  for (size_t r0 = 0, r1 = 0; queue.claim(r0, r1);)
+    for_row_sets(r0, r1, [&](size_t r, size_t step, size_t nrows) {
+      for (size_t k = 0; k < nrows; ++k) {
+        decode_e8m0(scales + (r + k * step) * groups, groups, sc + k * stride);
+        const char* next = reinterpret_cast<const char*>(scales + (r + 1 + k * step) * groups);
+        for (size_t b = 0; b < groups; b += 64) _mm_prefetch(next + b, _MM_HINT_T0);
+        _mm_prefetch(next + groups - 1, _MM_HINT_T0);
       }
-    }
-  });
+      fa.step = step;
+      for (size_t t0 = 0; t0 < n; t0 += kTokenTile) {
+        fa.xb = xb + t0 * xcols;
+        switch (std::min(kTokenTile, n - t0)) {
+          case 4: fp8_tiles<4>(r, nrows, base, fa, t0, rows, unscale, y); break;
+          case 3: fp8_tiles<3>(r, nrows, base, fa, t0, rows, unscale, y); break;
+          case 2: fp8_tiles<2>(r, nrows, base, fa, t0, rows, unscale, y); break;
+          default: fp8_tiles<1>(r, nrows, base, fa, t0, rows, unscale, y); break;
+        }
+      }
+    });
 }
 
 }  // namespace
 
-void qmatmul_rows_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1) {
-  if (r0 >= r1 || n_tokens == 0) return;
+void qmatmul_rows_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, RowQueue& queue) {
+  if (n_tokens == 0) return;
   switch (w.spec.mode) {
-    case QuantMode::Mxfp4: return int_rows<4, true, ScaleKind::E8M0>(w, x, n_tokens, y, r0, r1);
-    case QuantMode::Nvfp4: return int_rows<4, true, ScaleKind::E4M3>(w, x, n_tokens, y, r0, r1);
-    case QuantMode::Mxfp8: return fp8_rows(w, x, n_tokens, y, r0, r1);
+    case QuantMode::Mxfp4: return int_rows<4, true, ScaleKind::E8M0>(w, x, n_tokens, y, queue);
+    case QuantMode::Nvfp4: return int_rows<4, true, ScaleKind::E4M3>(w, x, n_tokens, y, queue);
+    case QuantMode::Mxfp8: return fp8_rows(w, x, n_tokens, y, queue);
     case QuantMode::Affine:
       switch (w.spec.bits) {
-        case 2: return affine_rows<2>(w, x, n_tokens, y, r0, r1);
-        case 3: return affine_rows<3>(w, x, n_tokens, y, r0, r1);
-        case 4: return affine_rows<4>(w, x, n_tokens, y, r0, r1);
-        case 5: return affine_rows<5>(w, x, n_tokens, y, r0, r1);
-        case 6: return affine_rows<6>(w, x, n_tokens, y, r0, r1);
-        default: return affine_rows<8>(w, x, n_tokens, y, r0, r1);
+        case 2: return affine_rows<2>(w, x, n_tokens, y, queue);
+        case 3: return affine_rows<3>(w, x, n_tokens, y, queue);
+        case 4: return affine_rows<4>(w, x, n_tokens, y, queue);
+        case 5: return affine_rows<5>(w, x, n_tokens, y, queue);
+        case 6: return affine_rows<6>(w, x, n_tokens, y, queue);
+        default: return affine_rows<8>(w, x, n_tokens, y, queue);
       }
     case QuantMode::None: break;
   }

@@ -73,7 +73,9 @@ Weights make(const Encoding& e, size_t rows, size_t cols, std::mt19937& rng) {
   return out;
 }
 
-void expect_matches(MatmulRowsFn fn, const Weights& w, const std::vector<float>& x, size_t n, double rel) {
+using PrefillFn = void (*)(const QTensor&, const float*, size_t, float*, size_t, size_t);
+
+void expect_matches(PrefillFn fn, const Weights& w, const std::vector<float>& x, size_t n, double rel) {
   const size_t rows = size_t(w.view.rows), cols = size_t(w.view.cols);
   std::vector<float> y(n * rows, NAN);
   // Row ranges that start off every blocking.

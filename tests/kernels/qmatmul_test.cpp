@@ -70,8 +70,10 @@ void expect_all_isas_match(const QTensor& w, const std::vector<float>& x, size_t
     const MatmulRowsFn fn = matmul_kernel(isa, w, n);
     ASSERT_NE(fn, nullptr);
     std::vector<float> y(n * rows, NAN);
-    fn(w, x.data(), n, y.data(), 0, rows / 2);
-    fn(w, x.data(), n, y.data(), rows / 2, rows);
+    // A third of the rows as one piece, the rest in pieces of uneven sizes claimed in turn.
+    RowQueue first = RowQueue::whole(0, rows / 3), rest = RowQueue::guided(rows / 3, rows, 1, 3, 1);
+    fn(w, x.data(), n, y.data(), first);
+    fn(w, x.data(), n, y.data(), rest);
     // Only the AVX-512 paths round: decode activations to int8 per block, or to bf16 (mxfp8;
     // relative error at most 2^-8); AMX prefill activations and weights to bf16 (prefill.h).
     const bool avx512_decode = isa == Isa::Avx512 && n < kGemmMinTokens && !exact_acts;
@@ -205,13 +207,17 @@ TEST(QMatmul, Mxfp8OutputsScaleWithActivationsByPowersOfTwo) {
     std::vector<float> x(n * cols);
     for (float& v : x) v = float(int(rng() % 511) - 255) / 256.0f;
     std::vector<float> y(n * rows), ys(n * rows);
-    if (avx512) matmul_kernel(Isa::Avx512, q.view(), n)(q.view(), x.data(), n, y.data(), 0, rows);
+    if (avx512) {
+      RowQueue all = RowQueue::whole(0, rows);
+      matmul_kernel(Isa::Avx512, q.view(), n)(q.view(), x.data(), n, y.data(), all);
+    }
     for (int e : {-140, -100, 60, 100}) {
       SCOPED_TRACE(testing::Message() << "2^" << e << " n=" << n);
       std::vector<float> xs(x.size());
       for (size_t i = 0; i < x.size(); ++i) xs[i] = std::ldexp(x[i], e);
       if (avx512) {
-        matmul_kernel(Isa::Avx512, q.view(), n)(q.view(), xs.data(), n, ys.data(), 0, rows);
+        RowQueue all = RowQueue::whole(0, rows);
+        matmul_kernel(Isa::Avx512, q.view(), n)(q.view(), xs.data(), n, ys.data(), all);
         for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(ys[i], std::ldexp(y[i], e)) << i;
       }
       if (e > 0) expect_all_isas_match(q.view(), xs, n);
