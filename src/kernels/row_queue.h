@@ -24,11 +24,12 @@ class RowQueue {
   // Rows [begin, end) for `workers` workers, each claim taking 1/(2·workers) of the rows left:
   // long pieces first, so the weights stream in long runs, then shorter ones down to `min_rows`
   // (raised to a multiple of `align`, lowered to one worker's share), so the workers finish
-  // together.
+  // together. One worker takes the whole range at once.
   static RowQueue guided(size_t begin, size_t end, size_t align, int workers, size_t min_rows) {
+    if (workers <= 1) return whole(begin, end);
     const size_t share = per_worker(end - begin, align, workers);
     const size_t least = std::min(share, std::max(align, (min_rows + align - 1) / align * align));
-    return RowQueue(begin, end, align, least, 2 * size_t(std::max(workers, 1)));
+    return RowQueue(begin, end, align, least, 2 * size_t(workers));
   }
 
   // Claims the next piece as [begin, end); false once every row has been claimed. Safe to call

@@ -80,6 +80,13 @@ TEST(RowQueue, GuidedPiecesShrinkToTheMinimumAndCoverEveryRowOnce) {
   }
 }
 
+TEST(RowQueue, GuidedForOneWorkerIsOnePiece) {
+  RowQueue q = RowQueue::guided(0, 17408, 16, 1, 48);
+  const Pieces p = drain(q, 1);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], std::make_pair(size_t(0), size_t(17408)));
+}
+
 TEST(RowQueue, GuidedMinimumNeverExceedsOneWorkersShare) {
   // 40 rows for 2 workers with a 1000-row minimum: two pieces of 32 and 8 (align 16), so both
   // workers get rows.
