@@ -14,10 +14,6 @@ bool is_float(const QTensor& w) {
          (w.dtype == DType::F32 || w.dtype == DType::F16 || w.dtype == DType::BF16);
 }
 
-void prefill_claims_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, RowQueue& rows) {
-  for (size_t b = 0, e = 0; rows.claim(b, e);) prefill_rows_avx512(w, x, n_tokens, y, b, e);
-}
-
 // Decode pieces of at least this many weight bytes: each restarts the kernel's row streams.
 constexpr size_t kMinPieceBytes = size_t(128) << 10;
 
@@ -25,7 +21,7 @@ constexpr size_t kMinPieceBytes = size_t(128) << 10;
 
 MatmulRowsFn matmul_kernel(Isa isa, const QTensor& w, size_t n_tokens) {
   if (w.spec.mode != QuantMode::None) {
-    if (isa == Isa::Avx512 && n_tokens >= kGemmMinTokens) return &prefill_claims_avx512;
+    if (isa == Isa::Avx512 && n_tokens >= kGemmMinTokens) return &prefill_rows_avx512;
     switch (isa) {
       case Isa::Scalar: return &qmatmul_rows_ref;
       case Isa::Avx2: return &qmatmul_rows_avx2;

@@ -145,10 +145,7 @@ void matvec_rows(const QTensor& qw, const float* x, size_t n_tokens, float* y, R
 }  // namespace
 
 void matmul_rows_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, RowQueue& queue) {
-  if (n_tokens >= kGemmMinTokens) {
-    for (size_t r0 = 0, r1 = 0; queue.claim(r0, r1);) prefill_rows_avx512(w, x, n_tokens, y, r0, r1);
-    return;
-  }
+  if (n_tokens >= kGemmMinTokens) return prefill_rows_avx512(w, x, n_tokens, y, queue);
   switch (w.dtype) {
     case DType::BF16: return matvec_rows<Bf16>(w, x, n_tokens, y, queue);
     case DType::F16: return matvec_rows<LoadF16>(w, x, n_tokens, y, queue);

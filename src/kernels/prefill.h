@@ -13,11 +13,12 @@
 //                             |Δy| ≤ u·Σ|w_i·x_i|          weights exact in bf16
 //                             |Δy| ≤ (2u + u²)·Σ|w_i·x_i|   weights rounded too
 //                           plus fp32 summation error; values under 2^-126 count as zero.
-// prefill_rows_avx512 picks AMX when amx_prefill().
+// prefill_rows_avx512 picks AMX when amx_prefill(), for every piece it claims (matmul.h).
 #pragma once
 
 #include <cstddef>
 
+#include "kernels/row_queue.h"
 #include "quant/qtensor.h"
 
 namespace mxlm::kernels {
@@ -29,7 +30,7 @@ namespace mxlm::kernels {
 void allow_amx_prefill(bool allowed);
 bool amx_prefill();
 
-void prefill_rows_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1);
+void prefill_rows_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, RowQueue& rows);
 void prefill_rows_fp32_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1);
 void prefill_rows_amx(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1);
 

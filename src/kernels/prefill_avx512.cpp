@@ -446,11 +446,9 @@ void prefill_rows_amx(const QTensor& w, const float* x, size_t n_tokens, float* 
   with_decoder<RunAmx>(w, x, n_tokens, y, r0, r1);
 }
 
-void prefill_rows_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1) {
-  if (amx_prefill())
-    prefill_rows_amx(w, x, n_tokens, y, r0, r1);
-  else
-    prefill_rows_fp32_avx512(w, x, n_tokens, y, r0, r1);
+void prefill_rows_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, RowQueue& queue) {
+  const auto fn = amx_prefill() ? &prefill_rows_amx : &prefill_rows_fp32_avx512;
+  for (size_t r0 = 0, r1 = 0; queue.claim(r0, r1);) fn(w, x, n_tokens, y, r0, r1);
 }
 
 }  // namespace mxlm::kernels

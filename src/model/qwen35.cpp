@@ -1,8 +1,8 @@
 #include "model/qwen35.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 
 #include "core/error.h"
