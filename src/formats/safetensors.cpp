@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "formats/json_file.h"
 
 namespace mxlm::formats {
 namespace fs = std::filesystem;
@@ -113,8 +113,7 @@ TensorStore::TensorStore(const std::string& dir, bool resident) : dir_(dir) {
   const fs::path single = fs::path(dir) / "model.safetensors";
   std::map<std::string, std::string> weight_map;
   if (fs::exists(index_path)) {
-    std::ifstream in(index_path);
-    json index = json::parse(in, nullptr, false);
+    json index = json::parse(read_text_file(index_path.string()), nullptr, false);
     if (index.is_discarded() || !index.is_object() || !index.contains("weight_map") ||
         !index["weight_map"].is_object())
       fail("{}: not a valid index (expected a JSON object with a weight_map)", index_path.string());

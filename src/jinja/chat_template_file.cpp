@@ -1,22 +1,13 @@
 #include "jinja/chat_template_file.h"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"
+#include "formats/json_file.h"
 
 namespace mxlm::jinja {
 
 namespace {
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open {}", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // A special token is a string or an AddedToken dict {"content": ...}.
 nlohmann::ordered_json token_text(const nlohmann::ordered_json& v) {
@@ -39,10 +30,10 @@ std::string template_from(const nlohmann::ordered_json& value, const std::string
 }  // namespace
 
 nlohmann::ordered_json read_ordered_json_file(const std::string& path) {
-  if (!std::filesystem::exists(path)) fail("{} is missing", path);
+  const std::string text = formats::read_text_file(path);
   try {
-    return nlohmann::ordered_json::parse(read_text(path));
-  } catch (const nlohmann::json::parse_error& e) {
+    return nlohmann::ordered_json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
     fail("{} is not valid JSON: {}", path, e.what());
   }
 }
@@ -64,7 +55,7 @@ ChatTemplateFile load_chat_template(const std::string& model_dir) {
   const std::string jinja_path = model_dir + "/chat_template.jinja";
   const std::string json_path = model_dir + "/chat_template.json";
   if (std::filesystem::exists(jinja_path)) {
-    out.source = read_text(jinja_path);
+    out.source = formats::read_text_file(jinja_path);
     out.origin = jinja_path;
   } else if (std::filesystem::exists(json_path)) {
     const auto j = read_ordered_json_file(json_path);

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/huge_pages.h"
+#include "formats/json_field.h"
 #include "formats/json_file.h"
 #include "kernels/attention.h"
 #include "kernels/conv.h"
@@ -26,8 +27,9 @@ namespace {
 
 int64_t required_int(const json& obj, const char* key, const std::string& path) {
   const auto it = obj.find(key);
-  if (it == obj.end() || !it->is_number_integer() || it->get<int64_t>() <= 0)
-    fail("{}: '{}' is missing or not a positive integer", path, key);
+  // The bound keeps products of sizes far from overflow; real models stay below 2^18.
+  if (it == obj.end() || !it->is_number_integer() || it->get<int64_t>() <= 0 || it->get<int64_t>() > (1 << 24))
+    fail("{}: '{}' is missing or not a positive integer below 2^24", path, key);
   return it->get<int64_t>();
 }
 
@@ -44,7 +46,7 @@ std::vector<int32_t> token_ids(const json& v) {
 
 Qwen35Config Qwen35Config::from_json(const json& root, const std::string& path) {
   if (!root.is_object()) fail("{}: expected a JSON object", path);
-  const std::string model_type = root.value("model_type", "");
+  const std::string model_type = formats::JsonField(root, path)["model_type"].opt_string().value_or("");
   const json* text = &root;
   if (model_type == "qwen3_5") {
     const auto it = root.find("text_config");
@@ -68,16 +70,17 @@ Qwen35Config Qwen35Config::from_json(const json& root, const std::string& path) 
     c.lin_k_dim = required_int(t, "linear_key_head_dim", path);
     c.lin_v_dim = required_int(t, "linear_value_head_dim", path);
     c.conv_kernel = required_int(t, "linear_conv_kernel_dim", path);
-    c.rms_eps = t.value("rms_norm_eps", 1e-6f);
-    c.max_position = t.value("max_position_embeddings", int64_t(262144));
-    c.partial_rotary = t.value("partial_rotary_factor", 0.25);
-    c.rope_theta = t.value("rope_theta", 1e7);
-    if (const auto rp = t.find("rope_parameters"); rp != t.end() && rp->is_object()) {
-      c.rope_theta = rp->value("rope_theta", c.rope_theta);
-      c.partial_rotary = rp->value("partial_rotary_factor", c.partial_rotary);
+    const formats::JsonField f(t, path, text == &root ? "" : "text_config");
+    c.rms_eps = float(f["rms_norm_eps"].opt_number(0, 1).value_or(1e-6));
+    c.max_position = f["max_position_embeddings"].opt_integer(1).value_or(262144);
+    c.partial_rotary = f["partial_rotary_factor"].opt_number(0, 1).value_or(0.25);
+    c.rope_theta = f["rope_theta"].opt_number(1).value_or(1e7);
+    if (const formats::JsonField rp = f["rope_parameters"]; rp.is_object()) {
+      c.rope_theta = rp["rope_theta"].opt_number(1).value_or(c.rope_theta);
+      c.partial_rotary = rp["partial_rotary_factor"].opt_number(0, 1).value_or(c.partial_rotary);
     }
-    c.tie_embeddings = t.contains("tie_word_embeddings") ? t["tie_word_embeddings"].get<bool>()
-                                                         : root.value("tie_word_embeddings", false);
+    const auto tied = f["tie_word_embeddings"].opt_boolean();
+    c.tie_embeddings = tied ? *tied : formats::JsonField(root, path)["tie_word_embeddings"].opt_boolean().value_or(false);
     if (const auto lt = t.find("layer_types"); lt != t.end()) {
       if (!lt->is_array() || int64_t(lt->size()) != c.n_layers)
         fail("{}: layer_types must list {} layers", path, c.n_layers);
@@ -88,8 +91,7 @@ Qwen35Config Qwen35Config::from_json(const json& root, const std::string& path) 
         else fail("{}: unknown layer type '{}' in layer_types", path, k);
       }
     } else {
-      const int64_t interval = t.value("full_attention_interval", int64_t(4));
-      if (interval <= 0) fail("{}: full_attention_interval must be positive", path);
+      const int64_t interval = f["full_attention_interval"].opt_integer(1).value_or(4);
       for (int64_t i = 0; i < c.n_layers; ++i)
         c.layers.push_back((i + 1) % interval == 0 ? LayerKind::FullAttention : LayerKind::LinearAttention);
     }

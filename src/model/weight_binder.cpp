@@ -1,6 +1,7 @@
 #include "model/weight_binder.h"
 
 #include "core/error.h"
+#include "formats/json_field.h"
 #include "quant/quantize.h"
 
 namespace mxlm::model {
@@ -13,19 +14,17 @@ namespace {
 QuantSpec spec_from_json(const json& j, const std::string& where, const std::string& path) {
   QuantMode mode = QuantMode::Affine;
   if (j.contains("mode") && !j["mode"].is_null()) {
-    if (!j["mode"].is_string()) fail("{}: quantization {}: mode must be a string", path, where);
+    if (!j["mode"].is_string()) fail("{}: {}.mode must be a string", path, where);
     const auto m = quant_mode_from_name(j["mode"].get<std::string>());
     if (!m || *m == QuantMode::None)
-      fail("{}: quantization {}: unknown mode '{}' (expected affine, mxfp4, nvfp4 or mxfp8)", path, where,
+      fail("{}: {}.mode '{}' is unknown (expected affine, mxfp4, nvfp4 or mxfp8)", path, where,
            j["mode"].get<std::string>());
     mode = *m;
   }
   QuantSpec spec = default_spec(mode);
-  for (const char* key : {"bits", "group_size"}) {
-    if (!j.contains(key) || j[key].is_null()) continue;
-    if (!j[key].is_number_integer()) fail("{}: quantization {}: {} must be an integer", path, where, key);
-    (std::string(key) == "bits" ? spec.bits : spec.group) = j[key].get<int>();
-  }
+  const formats::JsonField field(j, path, where);
+  spec.bits = int(field["bits"].opt_integer(1, 16).value_or(spec.bits));
+  spec.group = int(field["group_size"].opt_integer(1, 1 << 16).value_or(spec.group));
   return spec;
 }
 
@@ -40,13 +39,13 @@ QuantizationConfig QuantizationConfig::from_json(const json& config, const std::
     dict = &config["quantization_config"];
   if (!dict) return q;
   q.present = true;
-  q.global = spec_from_json(*dict, "(global)", path);
+  q.global = spec_from_json(*dict, "quantization", path);
   for (const auto& [key, value] : dict->items()) {
     if (value.is_boolean()) {
       if (value.get<bool>()) fail("{}: quantization['{}'] must be a dict or false", path, key);
       q.modules[key] = std::nullopt;
     } else if (value.is_object()) {
-      q.modules[key] = spec_from_json(value, "'" + key + "'", path);
+      q.modules[key] = spec_from_json(value, "quantization." + key, path);
     }
   }
   return q;

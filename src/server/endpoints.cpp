@@ -121,33 +121,22 @@ std::unique_ptr<Generation> Endpoints::completion(const json& body) {
 
 json Endpoints::tokenize(const json& body) const {
   require_ready();
-  if (!body.is_object() || !body.contains("content") || !body["content"].is_string())
-    throw ApiError(400, "'content' is required and must be a string", "invalid_request_error", "content");
-  const bool with_pieces = body.value("with_pieces", false);
-  const auto ids = engine_->tokenizer.encode(body["content"].get<std::string>());
+  const TokenizeRequest request = parse_tokenize_request(body);
   json tokens = json::array();
-  for (int32_t id : ids) {
-    if (!with_pieces) {
-      tokens.push_back(id);
-      continue;
-    }
-    const std::string_view bytes = engine_->tokenizer.token_bytes(id);
-    tokens.push_back({{"id", id}, {"piece", std::string(bytes)}});
+  for (int32_t id : engine_->tokenizer.encode(request.content)) {
+    if (request.with_pieces) tokens.push_back({{"id", id}, {"piece", std::string(engine_->tokenizer.token_bytes(id))}});
+    else tokens.push_back(id);
   }
   return {{"tokens", tokens}};
 }
 
 json Endpoints::detokenize(const json& body) const {
   require_ready();
-  if (!body.is_object() || !body.contains("tokens") || !body["tokens"].is_array())
-    throw ApiError(400, "'tokens' is required and must be an array of token ids", "invalid_request_error", "tokens");
-  std::vector<int32_t> ids;
-  for (const json& t : body["tokens"]) {
-    if (!t.is_number_integer() || !engine_->tokenizer.contains(t.get<int32_t>()))
-      throw ApiError(400, fmt::format("'tokens' holds {}, which is not a token id of this model", t.dump()),
+  const std::vector<int32_t> ids = parse_detokenize_request(body);
+  for (int32_t id : ids)
+    if (!engine_->tokenizer.contains(id))
+      throw ApiError(400, fmt::format("'tokens' holds {}, which is not a token id of this model", id),
                      "invalid_request_error", "tokens");
-    ids.push_back(t.get<int32_t>());
-  }
   return {{"content", engine_->tokenizer.decode(ids)}};
 }
 
@@ -177,7 +166,7 @@ json Generation::run(const std::function<bool()>& connected) {
     if (!lease || r.finish_reason == "cancelled") throw ApiError(503, "The server is shutting down", "unavailable_error");
     std::set<std::string> ids;
     make_ids_unique(r.tool_calls, ids);
-    return chat_ ? chat_completion_json(id_, endpoints_.model_id_, created_, r)
+    return chat_ ? chat_completion_json(id_, endpoints_.model_id_, created_, r, config_.logprobs)
                  : completion_json(id_, endpoints_.model_id_, created_, r);
   } catch (...) {
     if (here()) endpoints_.metrics_.request_failed();

@@ -1,10 +1,12 @@
 #include "server/openai_schema.h"
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
-#include <cstdlib>
 
 #include <fmt/format.h>
+
+#include "formats/json_field.h"
 
 namespace mxlm::server {
 using json = nlohmann::ordered_json;
@@ -17,256 +19,251 @@ nlohmann::json ApiError::body() const {
 
 namespace {
 
+using Field = formats::OrderedJsonField;
+
 [[noreturn]] void bad(const std::string& param, const std::string& message) {
   throw ApiError(400, message, "invalid_request_error", param);
 }
 
-// Optional field readers: absent or null means "not set"; a wrong type is a 400 naming it.
-template <typename T>
-bool read(const json& body, const char* key, T& out, const char* expected) {
-  const auto it = body.find(key);
-  if (it == body.end() || it->is_null()) return false;
+// Runs a request parser, answering a field of the wrong type or range as a 400 that names the
+// parameter it sits under.
+template <typename F>
+auto as_request_error(F&& parse) {
   try {
-    if constexpr (std::is_same_v<T, bool>) {
-      if (!it->is_boolean()) throw 0;
-    } else if constexpr (std::is_integral_v<T>) {
-      if (!it->is_number_integer()) throw 0;
-    } else if constexpr (std::is_floating_point_v<T>) {
-      if (!it->is_number()) throw 0;
-    } else if constexpr (std::is_same_v<T, std::string>) {
-      if (!it->is_string()) throw 0;
-    }
-    out = it->get<T>();
-  } catch (...) {
-    bad(key, fmt::format("'{}' must be {}", key, expected));
+    return parse();
+  } catch (const formats::FieldError& e) {
+    bad(e.root(), e.what());
   }
-  return true;
 }
 
 // Text of a message's content: a string, or a list of parts whose text parts are joined.
-std::string content_text(const json& content, size_t index) {
-  if (content.is_null()) return "";
-  if (content.is_string()) return content.get<std::string>();
-  if (!content.is_array()) bad("messages", fmt::format("messages[{}].content must be a string or a list of parts", index));
+std::string content_text(const Field& content) {
+  if (!content.present()) return "";
+  if (content.is_string()) return content.string();
+  if (!content.is_array()) content.reject("a string or a list of parts");
   std::string text;
-  for (const json& part : content) {
+  for (size_t i = 0; i < content.size(); ++i) {
+    const Field part = content[i];
     if (part.is_string()) {
-      text += part.get<std::string>();
+      text += part.string();
       continue;
     }
-    if (!part.is_object()) bad("messages", fmt::format("messages[{}].content has a part that is not an object", index));
-    const std::string type = part.value("type", "");
-    if (type == "text" || type == "input_text") {
-      if (!part.contains("text") || !part["text"].is_string())
-        bad("messages", fmt::format("messages[{}].content text part has no text", index));
-      text += part["text"].get<std::string>();
-    } else {
-      bad("messages", fmt::format("messages[{}].content part of type '{}' is not supported (text only)", index, type));
-    }
+    part.object();
+    const std::string type = part["type"].string();
+    if (type != "text" && type != "input_text")
+      part.fail(fmt::format("'{}' is a part of type '{}', which is not supported (text only)", part.path(), type));
+    text += part["text"].string();
   }
   return text;
 }
 
-json normalise_messages(const json& body) {
-  const auto it = body.find("messages");
-  if (it == body.end()) bad("messages", "'messages' is required");
-  if (!it->is_array() || it->empty()) bad("messages", "'messages' must be a non-empty array");
-  json out = json::array();
-  for (size_t i = 0; i < it->size(); ++i) {
-    const json& m = (*it)[i];
-    if (!m.is_object()) bad("messages", fmt::format("messages[{}] must be an object", i));
-    std::string role = m.value("role", "");
-    if (role == "developer") role = "system";
-    if (role != "system" && role != "user" && role != "assistant" && role != "tool")
-      bad("messages", fmt::format("messages[{}].role '{}' is not one of system, developer, user, assistant, tool", i, role));
-    json msg = {{"role", role}, {"content", content_text(m.contains("content") ? m["content"] : json(), i)}};
-    if (role == "assistant") {
-      for (const char* key : {"reasoning_content", "reasoning"})
-        if (m.contains(key) && m[key].is_string()) msg["reasoning_content"] = m[key];
-      if (m.contains("tool_calls") && !m["tool_calls"].is_null()) {
-        if (!m["tool_calls"].is_array()) bad("messages", fmt::format("messages[{}].tool_calls must be an array", i));
-        json calls = json::array();
-        for (const json& c : m["tool_calls"]) {
-          if (!c.is_object() || !c.contains("function") || !c["function"].is_object())
-            bad("messages", fmt::format("messages[{}].tool_calls entries need a function", i));
-          json fn = c["function"];
-          // Templates iterate arguments as a mapping; clients send them as a JSON string.
-          if (fn.contains("arguments") && fn["arguments"].is_string()) {
-            json parsed = json::parse(fn["arguments"].get<std::string>(), nullptr, false);
-            fn["arguments"] = parsed.is_discarded() ? json::object() : parsed;
-          }
-          calls.push_back({{"id", c.value("id", "")}, {"type", "function"}, {"function", fn}});
-        }
-        msg["tool_calls"] = calls;
+// Templates iterate a call's arguments as a mapping; clients send them as a JSON string.
+json call_arguments(const Field& arguments) {
+  if (!arguments.present()) return json::object();
+  if (!arguments.is_string()) return arguments.object();
+  json parsed = json::parse(arguments.string(), nullptr, false);
+  return parsed.is_object() ? parsed : json::object();
+}
+
+json normalise_message(const Field& m) {
+  m.object();
+  std::string role = m["role"].string();
+  if (role == "developer") role = "system";
+  if (role != "system" && role != "user" && role != "assistant" && role != "tool")
+    m["role"].fail(fmt::format("'{}' is '{}', not one of system, developer, user, assistant, tool", m["role"].path(), role));
+  json msg = {{"role", role}, {"content", content_text(m["content"])}};
+  if (role == "assistant") {
+    for (const char* key : {"reasoning_content", "reasoning"})
+      if (const auto text = m[key].opt_string()) msg["reasoning_content"] = *text;
+    const Field calls = m["tool_calls"];
+    if (calls.size() > 0) {
+      msg["tool_calls"] = json::array();
+      for (size_t i = 0; i < calls.size(); ++i) {
+        const Field fn = calls[i]["function"];
+        json function = {{"name", fn["name"].string()}, {"arguments", call_arguments(fn["arguments"])}};
+        msg["tool_calls"].push_back(
+            {{"id", calls[i]["id"].opt_string().value_or("")}, {"type", "function"}, {"function", function}});
       }
     }
-    if (role == "tool") {
-      if (m.contains("tool_call_id") && m["tool_call_id"].is_string()) msg["tool_call_id"] = m["tool_call_id"];
-      if (m.contains("name") && m["name"].is_string()) msg["name"] = m["name"];
-    }
-    out.push_back(std::move(msg));
   }
+  if (role == "tool") {
+    // OpenAI refuses a tool result that does not say which call it answers.
+    msg["tool_call_id"] = m["tool_call_id"].string();
+    if (const auto name = m["name"].opt_string()) msg["name"] = *name;
+  }
+  return msg;
+}
+
+json normalise_messages(const Field& body) {
+  const Field messages = body["messages"];
+  if (messages.size() == 0) messages.reject("a non-empty array");
+  json out = json::array();
+  for (size_t i = 0; i < messages.size(); ++i) out.push_back(normalise_message(messages[i]));
   return out;
 }
 
-void check_model(const json& body, const std::string& model_id) {
-  std::string model;
-  if (read(body, "model", model, "a string") && !model.empty() && model != model_id)
+void check_model(const Field& body, const std::string& model_id) {
+  const std::string model = body["model"].opt_string().value_or("");
+  if (!model.empty() && model != model_id)
     throw ApiError(404, fmt::format("The model '{}' does not exist (this server serves '{}')", model, model_id),
                    "invalid_request_error", "model", "model_not_found");
 }
 
-void read_sampling(const json& body, session::ChatConfig& c) {
-  int64_t max_tokens = -1;
-  if (read(body, "max_completion_tokens", max_tokens, "an integer") || read(body, "max_tokens", max_tokens, "an integer")) {
-    if (max_tokens <= 0) bad("max_tokens", "'max_tokens' must be at least 1");
-    c.max_new_tokens = int(std::min<int64_t>(max_tokens, INT32_MAX));
-  }
-  double v = 0;
-  if (read(body, "temperature", v, "a number")) {
-    if (v < 0 || v > 2) bad("temperature", "'temperature' must be between 0 and 2");
-    c.sampler.temperature = float(v);
-  }
-  if (read(body, "top_p", v, "a number")) {
-    if (v <= 0 || v > 1) bad("top_p", "'top_p' must be in (0, 1]");
-    c.sampler.top_p = float(v);
-  }
-  if (read(body, "min_p", v, "a number")) {
-    if (v < 0 || v >= 1) bad("min_p", "'min_p' must be in [0, 1)");
-    c.sampler.min_p = float(v);
-  }
-  int64_t k = 0;
-  if (read(body, "top_k", k, "an integer")) {
-    if (k < 0) bad("top_k", "'top_k' must be >= 0");
-    c.sampler.top_k = int(k);
-  }
-  if (read(body, "presence_penalty", v, "a number")) c.sampler.presence_penalty = float(v);
-  if (read(body, "frequency_penalty", v, "a number")) c.sampler.frequency_penalty = float(v);
-  if (read(body, "repetition_penalty", v, "a number")) {
-    if (v <= 0) bad("repetition_penalty", "'repetition_penalty' must be > 0");
-    c.sampler.repetition_penalty = float(v);
-  }
-  int64_t seed = 0;
-  if (read(body, "seed", seed, "an integer")) c.sampler.seed = uint64_t(seed);
-  if (const auto it = body.find("logit_bias"); it != body.end() && !it->is_null()) {
-    if (!it->is_object()) bad("logit_bias", "'logit_bias' must be an object mapping token ids to numbers");
-    for (const auto& [key, value] : it->items()) {
-      char* end = nullptr;
-      const long id = std::strtol(key.c_str(), &end, 10);
-      if (key.empty() || *end != '\0' || id < 0 || id > INT32_MAX)
-        bad("logit_bias", fmt::format("'logit_bias' key '{}' is not a token id", key));
-      if (!value.is_number() || value.get<double>() < -100 || value.get<double>() > 100)
-        bad("logit_bias", fmt::format("'logit_bias' value for token {} must be a number in [-100, 100]", key));
-      c.sampler.logit_bias.emplace_back(int32_t(id), value.get<float>());
-    }
-  }
-  if (const auto it = body.find("stop"); it != body.end() && !it->is_null()) {
-    if (it->is_string()) {
-      c.stop.push_back(it->get<std::string>());
-    } else if (it->is_array()) {
-      for (const json& s : *it) {
-        if (!s.is_string()) bad("stop", "'stop' must be a string or a list of strings");
-        c.stop.push_back(s.get<std::string>());
-      }
-    } else {
-      bad("stop", "'stop' must be a string or a list of strings");
-    }
-  }
-  int64_t n = 1;
-  if (read(body, "n", n, "an integer") && n != 1) bad("n", "only n = 1 is supported");
+// A logit_bias key: a token id in canonical decimal ("0", "17"; not "+1", " 1" or "01").
+int32_t bias_token(const Field& bias, const std::string& key) {
+  const bool canonical = !key.empty() && key.size() <= 10 && (key == "0" || key[0] != '0') &&
+                         std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!canonical || std::stoll(key) > INT32_MAX)
+    bias.fail(fmt::format("'logit_bias' key '{}' is not a token id", key));
+  return int32_t(std::stoll(key));
 }
 
-void read_stream(const json& body, bool& stream, bool& include_usage) {
-  read(body, "stream", stream, "a boolean");
-  if (const auto it = body.find("stream_options"); it != body.end() && !it->is_null()) {
-    if (!it->is_object()) bad("stream_options", "'stream_options' must be an object");
-    read(*it, "include_usage", include_usage, "a boolean");
+void read_sampling(const Field& body, session::ChatConfig& c) {
+  const Field max_tokens = body["max_completion_tokens"].present() ? body["max_completion_tokens"] : body["max_tokens"];
+  if (const auto n = max_tokens.opt_integer(1)) c.max_new_tokens = int(std::min<int64_t>(*n, INT32_MAX));
+  sampling::SamplerConfig& s = c.sampler;
+  if (const auto v = body["temperature"].opt_number(0, 2)) s.temperature = float(*v);
+  if (const auto v = body["top_p"].opt_number(0, 1)) {
+    if (*v == 0) body["top_p"].reject("in (0, 1]");
+    s.top_p = float(*v);
   }
+  if (const auto v = body["min_p"].opt_number(0, 1)) {
+    if (*v == 1) body["min_p"].reject("in [0, 1)");
+    s.min_p = float(*v);
+  }
+  if (const auto k = body["top_k"].opt_integer(0, INT32_MAX)) s.top_k = int(*k);
+  // The additive penalties act on logits like logit_bias and share its range (OpenAI keeps
+  // them within ±2); a multiplicative one beyond 10 only scrambles the distribution.
+  if (const auto v = body["presence_penalty"].opt_number(-100, 100)) s.presence_penalty = float(*v);
+  if (const auto v = body["frequency_penalty"].opt_number(-100, 100)) s.frequency_penalty = float(*v);
+  if (const auto v = body["repetition_penalty"].opt_number(0, 10)) {
+    if (*v == 0) body["repetition_penalty"].reject("in (0, 10]");
+    s.repetition_penalty = float(*v);
+  }
+  // Any 64-bit integer is a seed, signed or not.
+  const Field seed = body["seed"];
+  if (seed.json().is_number_unsigned()) s.seed = seed.json().get<uint64_t>();
+  else if (const auto v = seed.opt_integer()) s.seed = uint64_t(*v);
+  const Field bias = body["logit_bias"];
+  if (bias.present())
+    for (const auto& [key, value] : bias.object().items())
+      s.logit_bias.emplace_back(bias_token(bias, key), float(bias[key].number(-100, 100)));
+  const Field stop = body["stop"];
+  if (stop.is_string()) c.stop.push_back(stop.string());
+  else if (stop.present() && !stop.is_array()) stop.reject("a string or a list of strings");
+  for (size_t i = 0; i < stop.size(); ++i) c.stop.push_back(stop[i].string());
+  if (const auto n = body["n"].opt_integer(); n && *n != 1) bad("n", "only n = 1 is supported");
 }
 
-}  // namespace
+void read_stream(const Field& body, bool& stream, bool& include_usage) {
+  stream = body["stream"].opt_boolean().value_or(false);
+  include_usage = body["stream_options"]["include_usage"].opt_boolean().value_or(false);
+}
 
-ChatRequest parse_chat_request(const json& body, const std::string& model_id) {
-  if (!body.is_object()) bad("", "the request body must be a JSON object");
-  check_model(body, model_id);
-  ChatRequest r;
-  r.messages = normalise_messages(body);
-  session::ChatConfig& c = r.config;
-  read_sampling(body, c);
-  read_stream(body, r.stream, r.include_usage);
-  if (const auto it = body.find("tools"); it != body.end() && !it->is_null()) {
-    if (!it->is_array()) bad("tools", "'tools' must be an array");
-    for (const json& t : *it)
-      if (!t.is_object() || !t.contains("function") || !t["function"].is_object() || !t["function"].contains("name") ||
-          !t["function"]["name"].is_string())
-        bad("tools", "every tool must be {\"type\": \"function\", \"function\": {\"name\": ...}}");
-    if (!it->empty()) c.tools = *it;
-  }
-  if (const auto it = body.find("tool_choice"); it != body.end() && !it->is_null()) {
-    if (it->is_string()) {
-      c.tool_choice = it->get<std::string>();
-      if (c.tool_choice != "auto" && c.tool_choice != "none" && c.tool_choice != "required")
-        bad("tool_choice", "'tool_choice' must be auto, none, required or a named function");
-    } else if (it->is_object() && it->contains("function") && (*it)["function"].is_object() &&
-               (*it)["function"].contains("name") && (*it)["function"]["name"].is_string()) {
-      c.tool_choice = (*it)["function"]["name"].get<std::string>();
-    } else {
+void read_tools(const Field& body, session::ChatConfig& c) {
+  const Field tools = body["tools"];
+  for (size_t i = 0; i < tools.size(); ++i) tools[i]["function"]["name"].string();
+  if (tools.size() > 0) c.tools = tools.json();
+  const Field choice = body["tool_choice"];
+  if (choice.is_string()) {
+    c.tool_choice = choice.string();
+    if (c.tool_choice != "auto" && c.tool_choice != "none" && c.tool_choice != "required")
       bad("tool_choice", "'tool_choice' must be auto, none, required or a named function");
-    }
+  } else if (choice.present()) {
+    c.tool_choice = choice["function"]["name"].string();
   }
-  if (read(body, "reasoning_effort", c.reasoning_effort, "a string")) {
-    static const char* const kEfforts[] = {"none", "minimal", "low", "medium", "high", "xhigh"};
-    if (std::find(std::begin(kEfforts), std::end(kEfforts), c.reasoning_effort) == std::end(kEfforts))
-      bad("reasoning_effort", "'reasoning_effort' must be one of none, minimal, low, medium, high, xhigh");
-  }
+  if (c.tool_choice == "auto" || c.tool_choice == "none") return;
+  if (c.tools.is_null()) bad("tool_choice", "'tool_choice' other than auto or none needs 'tools'");
+  if (c.tool_choice != "required" && std::none_of(c.tools.begin(), c.tools.end(), [&](const json& t) {
+        return t["function"]["name"] == c.tool_choice;
+      }))
+    bad("tool_choice", fmt::format("'tool_choice' names the function '{}', which is not in 'tools'", c.tool_choice));
+}
+
+// Thinking effort as agents send it. Every level OpenAI, Anthropic-style clients and Hermes
+// use is known; an unknown word means the client wants reasoning of some kind, so it is
+// taken as the default level rather than refused.
+std::string reasoning_effort(const Field& effort) {
+  static const char* const kLevels[] = {"none", "minimal", "low", "medium", "high", "xhigh", "max", "ultra"};
+  std::string level = effort.string();
+  std::transform(level.begin(), level.end(), level.begin(), [](unsigned char ch) { return char(std::tolower(ch)); });
+  return std::find(std::begin(kLevels), std::end(kLevels), level) != std::end(kLevels) ? level : "medium";
+}
+
+void read_chat_options(const Field& body, session::ChatConfig& c) {
+  if (body["reasoning_effort"].present()) c.reasoning_effort = reasoning_effort(body["reasoning_effort"]);
   // Ollama's `think` (sent by agents as an extra field): false turns thinking off. Other values
   // (Ollama also takes effort names) are ignored like any unknown field, never refused.
-  if (const auto it = body.find("think"); it != body.end() && it->is_boolean() && !it->get<bool>())
-    c.enable_thinking = false;
-  if (const auto it = body.find("chat_template_kwargs"); it != body.end() && !it->is_null()) {
-    if (!it->is_object()) bad("chat_template_kwargs", "'chat_template_kwargs' must be an object");
-    for (const auto& [key, value] : it->items()) {
+  if (const Field think = body["think"]; think.json().is_boolean() && !think.boolean()) c.enable_thinking = false;
+  const Field kwargs = body["chat_template_kwargs"];
+  if (kwargs.present())
+    for (const auto& [key, value] : kwargs.object().items()) {
       if (key == "enable_thinking" && value.is_boolean()) c.enable_thinking = value.get<bool>();
       else if (key == "preserve_thinking" && value.is_boolean()) c.preserve_thinking = value.get<bool>();
       else c.template_kwargs[key] = value;
     }
-  }
-  read(body, "logprobs", c.logprobs, "a boolean");
-  int64_t top = 0;
-  if (read(body, "top_logprobs", top, "an integer")) {
-    if (top < 0 || top > 20) bad("top_logprobs", "'top_logprobs' must be between 0 and 20");
-    c.top_logprobs = int(top);
-  }
-  if (const auto it = body.find("response_format"); it != body.end() && !it->is_null()) {
-    if (!it->is_object() || !it->contains("type") || !(*it)["type"].is_string())
-      bad("response_format", "'response_format' must be an object with a string 'type'");
-    const std::string type = (*it)["type"].get<std::string>();
+  c.logprobs = body["logprobs"].opt_boolean().value_or(false);
+  if (const auto top = body["top_logprobs"].opt_integer(0, 20)) c.top_logprobs = int(*top);
+  const Field format = body["response_format"];
+  if (format.present()) {
+    const std::string type = format["type"].string();
     if (type != "text" && type != "json_object" && type != "json_schema")
       bad("response_format", "'response_format.type' must be text, json_object or json_schema");
     // A JSON schema is not enforced beyond its being an object.
     c.json_object = type != "text";
   }
-  if (c.tool_choice != "auto" && c.tool_choice != "none") {
-    if (c.tools.is_null()) bad("tool_choice", "'tool_choice' other than auto or none needs 'tools'");
-    const bool named = c.tool_choice != "required";
-    if (named && std::none_of(c.tools.begin(), c.tools.end(),
-                              [&](const json& t) { return t["function"]["name"] == c.tool_choice; }))
-      bad("tool_choice", fmt::format("'tool_choice' names the function '{}', which is not in 'tools'", c.tool_choice));
-  }
-  return r;
+}
+
+Field request_body(const json& body) {
+  Field root(body, "");
+  root.object();
+  return root;
+}
+
+}  // namespace
+
+ChatRequest parse_chat_request(const json& body, const std::string& model_id) {
+  return as_request_error([&] {
+    const Field root = request_body(body);
+    check_model(root, model_id);
+    ChatRequest r;
+    r.messages = normalise_messages(root);
+    read_sampling(root, r.config);
+    read_stream(root, r.stream, r.include_usage);
+    read_tools(root, r.config);
+    read_chat_options(root, r.config);
+    return r;
+  });
 }
 
 CompletionRequest parse_completion_request(const json& body, const std::string& model_id) {
-  if (!body.is_object()) bad("", "the request body must be a JSON object");
-  check_model(body, model_id);
-  CompletionRequest r;
-  const auto it = body.find("prompt");
-  if (it == body.end() || !it->is_string()) bad("prompt", "'prompt' is required and must be a string");
-  r.prompt = it->get<std::string>();
-  r.config.max_new_tokens = 16;  // OpenAI's default for completions
-  read_sampling(body, r.config);
-  read_stream(body, r.stream, r.include_usage);
-  return r;
+  return as_request_error([&] {
+    const Field root = request_body(body);
+    check_model(root, model_id);
+    CompletionRequest r;
+    r.prompt = root["prompt"].string();
+    r.config.max_new_tokens = 16;  // OpenAI's default for completions
+    read_sampling(root, r.config);
+    read_stream(root, r.stream, r.include_usage);
+    return r;
+  });
+}
+
+TokenizeRequest parse_tokenize_request(const json& body) {
+  return as_request_error([&] {
+    const Field root = request_body(body);
+    return TokenizeRequest{root["content"].string(), root["with_pieces"].opt_boolean().value_or(false)};
+  });
+}
+
+std::vector<int32_t> parse_detokenize_request(const json& body) {
+  return as_request_error([&] {
+    const Field tokens = request_body(body)["tokens"];
+    if (!tokens.is_array()) tokens.reject("an array of token ids");
+    std::vector<int32_t> ids;
+    for (size_t i = 0; i < tokens.size(); ++i) ids.push_back(int32_t(tokens[i].integer(0, INT32_MAX)));
+    return ids;
+  });
 }
 
 json usage_json(const session::ChatResult& r) {
@@ -287,12 +284,13 @@ json tool_calls_json(const std::vector<session::ToolCall>& calls, size_t first_i
   return out;
 }
 
-json chat_completion_json(const std::string& id, const std::string& model, int64_t created, const session::ChatResult& r) {
+json chat_completion_json(const std::string& id, const std::string& model, int64_t created, const session::ChatResult& r,
+                          bool with_logprobs) {
   json message = {{"role", "assistant"}, {"content", r.text.empty() && !r.tool_calls.empty() ? json() : json(r.text)}};
   if (!r.reasoning.empty()) message["reasoning_content"] = r.reasoning;
   if (!r.tool_calls.empty()) message["tool_calls"] = tool_calls_json(r.tool_calls);
   json choice = {{"index", 0}, {"message", message}, {"finish_reason", r.finish_reason}, {"logprobs", nullptr}};
-  if (!r.logprobs.empty()) choice["logprobs"] = logprobs_json(r.logprobs);
+  if (with_logprobs) choice["logprobs"] = logprobs_json(r.logprobs);
   return {{"id", id}, {"object", "chat.completion"}, {"created", created}, {"model", model},
           {"choices", json::array({choice})}, {"usage", usage_json(r)}};
 }

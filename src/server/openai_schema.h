@@ -2,7 +2,9 @@
 // writing responses and streamed chunks in exactly OpenAI's shape.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -30,12 +32,22 @@ struct CompletionRequest {
 };
 CompletionRequest parse_completion_request(const nlohmann::ordered_json& body, const std::string& model_id);
 
+// POST /tokenize {"content": TEXT, "with_pieces": BOOL} and /detokenize {"tokens": [ID, ...]}.
+// Ids are checked against the vocabulary by the endpoint, which knows it.
+struct TokenizeRequest {
+  std::string content;
+  bool with_pieces = false;
+};
+TokenizeRequest parse_tokenize_request(const nlohmann::ordered_json& body);
+std::vector<int32_t> parse_detokenize_request(const nlohmann::ordered_json& body);
+
 nlohmann::ordered_json usage_json(const session::ChatResult& r);
 nlohmann::ordered_json tool_calls_json(const std::vector<session::ToolCall>& calls, size_t first_index = 0, bool with_index = false);
 
-// A whole (non-streamed) chat.completion object.
+// A whole (non-streamed) chat.completion object; with_logprobs when the request asked for them
+// (then choices[0].logprobs is {"content": [...]} even for an empty reply).
 nlohmann::ordered_json chat_completion_json(const std::string& id, const std::string& model, int64_t created,
-                                    const session::ChatResult& r);
+                                            const session::ChatResult& r, bool with_logprobs = false);
 // One chat.completion.chunk with the given delta (and finish_reason when not empty).
 nlohmann::ordered_json chat_chunk_json(const std::string& id, const std::string& model, int64_t created,
                                const nlohmann::ordered_json& delta, const std::string& finish_reason = "");

@@ -113,6 +113,9 @@ BpeModel::BpeModel(std::vector<std::pair<std::string, int32_t>> vocab,
   int32_t max_id = -1;
   for (const auto& [token, id] : vocab) {
     if (id < 0) fail("tokenizer.json: vocabulary token '{}' has negative id {}", token, id);
+    // Tables are indexed by id: an id far past the entries would make them huge.
+    if (int64_t(id) >= int64_t(vocab.size()) + kMaxIdGap)
+      fail("tokenizer.json: vocabulary token '{}' has id {}, far beyond the {} entries", token, id, vocab.size());
     max_id = std::max(max_id, id);
   }
   spellings_.resize(size_t(max_id + 1));

@@ -20,6 +20,11 @@ struct BpeOptions {
   std::optional<std::string> unk_token;
 };
 
+// How far past the number of vocabulary entries an id (of the vocabulary or an added token)
+// may lie. Real vocabularies are dense; ids are table indices, so a stray huge id is refused
+// instead of allocating for it.
+constexpr int64_t kMaxIdGap = 1 << 16;
+
 class BpeModel {
  public:
   BpeModel() = default;

@@ -125,12 +125,17 @@ void PreTokenizer::add(const nlohmann::json& j) {
     // Later steps would see the byte-level alphabet in Hugging Face; we keep raw text, so a
     // Split after ByteLevel would match differently. No known tokenizer does that.
     if (byte_level_) fail("tokenizer.json: a Split pre-tokenizer after ByteLevel is not supported");
-    const auto& pattern = j.value("pattern", nlohmann::json());
-    const bool is_regex = pattern.contains("Regex");
-    const auto& source = is_regex ? pattern["Regex"] : pattern.value("String", nlohmann::json());
-    if (!source.is_string()) fail("tokenizer.json: Split pre-tokenizer without a Regex or String pattern");
-    Step step{Step::Kind::kSplit, Regex(source.get<std::string>(), !is_regex)};
-    step.behavior = parse_behavior(j.value("behavior", std::string("Isolated")));
+    const auto pattern = j.find("pattern");
+    const bool is_object = pattern != j.end() && pattern->is_object();
+    const bool is_regex = is_object && pattern->contains("Regex");
+    const char* kind = is_regex ? "Regex" : "String";
+    if (!is_object || !pattern->contains(kind) || !(*pattern)[kind].is_string())
+      fail("tokenizer.json: Split pre-tokenizer without a Regex or String pattern");
+    Step step{Step::Kind::kSplit, Regex((*pattern)[kind].get<std::string>(), !is_regex)};
+    const auto behavior = j.find("behavior");
+    if (behavior != j.end() && !behavior->is_string())
+      fail("tokenizer.json: Split pre-tokenizer behavior must be a string, not {}", behavior->dump());
+    step.behavior = parse_behavior(behavior == j.end() ? "Isolated" : behavior->get<std::string>());
     step.invert = flag(j, "invert", false);
     steps_.push_back(std::move(step));
   } else if (type == "ByteLevel") {

@@ -1,7 +1,6 @@
 #include "tokenizer/tokenizer.h"
 
 #include <filesystem>
-#include <fstream>
 
 #include "core/error.h"
 #include "formats/json_file.h"
@@ -84,9 +83,7 @@ Tokenizer Tokenizer::load(const std::string& model_dir) {
   Tokenizer t = build(std::move(file), config);
   // Newer checkpoints keep the template in its own file, which then takes precedence.
   if (const fs::path jinja = dir / "chat_template.jinja"; fs::exists(jinja)) {
-    std::ifstream in(jinja, std::ios::binary);
-    if (!in) fail("cannot open {}", jinja.string());
-    t.chat_template_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    t.chat_template_ = formats::read_text_file(jinja.string());
   }
   return t;
 }
@@ -96,6 +93,15 @@ Tokenizer Tokenizer::from_json(const json& tokenizer_json, const json& config) {
 }
 
 Tokenizer Tokenizer::build(TokenizerJson file, const json& config) {
+  // The checks below name what they refuse; this catches a value of a type no check expected.
+  try {
+    return build_checked(std::move(file), config);
+  } catch (const json::exception& e) {
+    fail("tokenizer.json / tokenizer_config.json: a field has the wrong type: {}", e.what());
+  }
+}
+
+Tokenizer Tokenizer::build_checked(TokenizerJson file, const json& config) {
   const json& doc = file.rest;
   if (!doc.is_object()) fail("tokenizer.json: the document is not an object");
   const json model = doc.value("model", json());
@@ -146,6 +152,8 @@ Tokenizer Tokenizer::build(TokenizerJson file, const json& config) {
   std::string scratch;
   for (size_t i = 0; i < t.added_.size(); ++i) {
     const AddedToken& a = t.added_[i];
+    if (int64_t(a.id) >= int64_t(t.model_.size()) + kMaxIdGap)
+      fail("tokenizer: added token '{}' has id {}, far beyond the vocabulary's {} ids", a.content, a.id, t.model_.size());
     t.added_by_id_[a.id] = i;
     t.added_by_content_[a.content] = a.id;
     t.vocab_size_ = std::max(t.vocab_size_, a.id + 1);

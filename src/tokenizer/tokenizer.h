@@ -66,6 +66,7 @@ class Tokenizer {
 
  private:
   static Tokenizer build(TokenizerJson file, const nlohmann::json& config);
+  static Tokenizer build_checked(TokenizerJson file, const nlohmann::json& config);
   void read_config(const nlohmann::json& config);
   void encode_text(std::string_view text, std::vector<int32_t>& out) const;
   const AddedToken* added(int32_t id) const;

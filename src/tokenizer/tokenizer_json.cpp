@@ -1,10 +1,7 @@
 #include "tokenizer/tokenizer_json.h"
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
 #include "core/error.h"
+#include "formats/json_file.h"
 
 namespace mxlm::tokenizer {
 namespace {
@@ -167,10 +164,7 @@ std::pair<std::string, std::string> parse_merge(const json& merge, size_t rank) 
 }
 
 TokenizerJson read_tokenizer_json(const std::string& path) {
-  if (!std::filesystem::exists(path)) fail("{} is missing", path);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open {}", path);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = formats::read_text_file(path);
   TokenizerJson out;
   Handler handler(out);
   try {

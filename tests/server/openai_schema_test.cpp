@@ -36,7 +36,7 @@ TEST(ServerSchema, RejectsBadRequestsWithTheRightStatus) {
            {"messages", "hi"},           {"messages", json::array()},  {"temperature", "hot"},
            {"max_tokens", "5"},          {"max_tokens", 0},            {"max_tokens", -3},
            {"max_completion_tokens", 0}, {"stream", "yes"},            {"tools", "x"},
-           {"tool_choice", 3},           {"reasoning_effort", "huge"}, {"stop", 5},
+           {"tool_choice", 3},           {"reasoning_effort", 3},      {"stop", 5},
            {"stream_options", 1},        {"n", 2}}) {
     json bad = chat_body();
     bad[key] = value;
@@ -45,6 +45,145 @@ TEST(ServerSchema, RejectsBadRequestsWithTheRightStatus) {
   json unknown_model = chat_body();
   unknown_model["model"] = "gpt-4";
   EXPECT_EQ(status_of(unknown_model), 404);
+}
+
+// The 400 a request gets: its status and the parameter it names.
+std::pair<int, std::string> rejection(const json& body) {
+  try {
+    parse_chat_request(body, "m");
+  } catch (const ApiError& e) {
+    return {e.status(), e.body()["error"]["param"].is_string() ? e.body()["error"]["param"].get<std::string>() : ""};
+  }
+  return {200, ""};
+}
+
+TEST(ServerSchema, WrongTypesInsideMessagesAreBadRequestsNamingThem) {
+  const std::vector<std::string> cases = {
+      R"([{"role": 5, "content": "x"}])",
+      R"([{"role": "user", "content": [{"type": 7, "text": "x"}]}])",
+      R"([{"role": "user", "content": [{"type": "text", "text": 7}]}])",
+      R"([{"role": "user", "content": [3]}])",
+      R"([{"role": "user", "content": 3}])",
+      R"([{"role": "user", "content": "q"}, {"role": "assistant", "content": "",
+          "tool_calls": [{"id": 12, "type": "function", "function": {"name": "f", "arguments": "{}"}}]}])",
+      R"([{"role": "user", "content": "q"}, {"role": "assistant", "tool_calls": [{"function": {"name": 1}}]}])",
+      R"([{"role": "user", "content": "q"}, {"role": "assistant", "tool_calls": {"function": {}}}])",
+      R"([{"role": "user", "content": "q"}, {"role": "assistant", "reasoning_content": ["x"]}])",
+      // OpenAI answers 400 for a tool result that does not name its call.
+      R"([{"role": "user", "content": "q"}, {"role": "tool", "content": "ok"}])",
+      R"([{"role": "user", "content": "q"}, {"role": "tool", "tool_call_id": 4, "content": "ok"}])",
+      R"([7])",
+  };
+  for (const std::string& messages : cases) {
+    json b = chat_body();
+    b["messages"] = json::parse(messages);
+    EXPECT_EQ(rejection(b), std::make_pair(400, std::string("messages"))) << messages;
+  }
+}
+
+TEST(ServerSchema, NumbersOutsideTheirRangeAreRejected) {
+  for (const auto& [key, value] : std::vector<std::pair<std::string, json>>{
+           {"presence_penalty", 1e308}, {"presence_penalty", -100.5}, {"frequency_penalty", -1e308},
+           {"frequency_penalty", 101},  {"repetition_penalty", 1e30}, {"repetition_penalty", 0},
+           {"top_logprobs", 21},        {"top_k", 1e10},              {"seed", 1.5},
+           {"max_tokens", 1e10},        {"temperature", 2.5},         {"top_p", 0}}) {
+    json b = chat_body();
+    b[key] = value;
+    EXPECT_EQ(rejection(b), std::make_pair(400, key)) << key << " = " << value.dump();
+  }
+  json b = chat_body();
+  b["presence_penalty"] = -100;
+  b["frequency_penalty"] = 60;
+  b["repetition_penalty"] = 1.3;
+  b["max_tokens"] = uint64_t(1) << 62;  // more than the context: clamped later, not refused
+  const ChatRequest r = parse_chat_request(b, "m");
+  EXPECT_FLOAT_EQ(r.config.sampler.presence_penalty, -100.0f);
+  EXPECT_FLOAT_EQ(r.config.sampler.frequency_penalty, 60.0f);
+  EXPECT_FLOAT_EQ(r.config.sampler.repetition_penalty, 1.3f);
+  EXPECT_EQ(r.config.max_new_tokens, INT32_MAX);
+}
+
+TEST(ServerSchema, ParsedBodiesAreCheckedLikeBuiltOnes) {
+  // A parser stores non-negative integers as unsigned: the lower bounds must hold for them too.
+  for (const char* body : {R"({"max_tokens": 0})", R"({"max_tokens": -1})", R"({"top_logprobs": 21})",
+                           R"({"max_tokens": 18446744073709551615})", R"({"n": 2})"}) {
+    json b = json::parse(body);
+    b.update(chat_body());
+    EXPECT_EQ(rejection(b).first, 400) << body;
+  }
+  json b = json::parse(R"({"max_tokens": 7, "top_k": 0, "seed": 18446744073709551615})");
+  b.update(chat_body());
+  const ChatRequest r = parse_chat_request(b, "m");
+  EXPECT_EQ(r.config.sampler.seed, UINT64_MAX);
+  EXPECT_EQ(r.config.max_new_tokens, 7);
+  EXPECT_EQ(r.config.sampler.top_k, 0);
+}
+
+TEST(ServerSchema, LogitBiasKeysAreCanonicalTokenIds) {
+  for (const char* key : {" 1", "+1", "01", "-1", "1 ", "1e3", "", "x", "4294967296", "2147483648"}) {
+    json b = chat_body();
+    b["logit_bias"] = {{key, 1}};
+    EXPECT_EQ(rejection(b), std::make_pair(400, std::string("logit_bias"))) << "'" << key << "'";
+  }
+  json b = chat_body();
+  b["logit_bias"] = {{"0", -100}, {"17", 100}, {"2147483647", 0.5}};
+  const auto bias = parse_chat_request(b, "m").config.sampler.logit_bias;
+  ASSERT_EQ(bias.size(), 3u);
+  EXPECT_EQ(bias[0], std::make_pair(int32_t(0), -100.0f));
+  EXPECT_EQ(bias[1], std::make_pair(int32_t(17), 100.0f));
+  EXPECT_EQ(bias[2], std::make_pair(int32_t(2147483647), 0.5f));
+  b["logit_bias"] = {{"5", 101}};
+  EXPECT_EQ(rejection(b), std::make_pair(400, std::string("logit_bias")));
+}
+
+TEST(ServerSchema, EveryReasoningEffortAnAgentSendsIsAccepted) {
+  for (const char* level : {"none", "minimal", "low", "medium", "high", "xhigh", "max", "ultra"}) {
+    json b = chat_body();
+    b["reasoning_effort"] = level;
+    EXPECT_EQ(parse_chat_request(b, "m").config.reasoning_effort, level);
+  }
+  // Unknown words are taken as the default level; case does not matter.
+  for (const auto& [sent, taken] : std::vector<std::pair<std::string, std::string>>{
+           {"huge", "medium"}, {"", "medium"}, {"HIGH", "high"}, {"Max", "max"}}) {
+    json b = chat_body();
+    b["reasoning_effort"] = sent;
+    EXPECT_EQ(parse_chat_request(b, "m").config.reasoning_effort, taken) << sent;
+  }
+}
+
+TEST(ServerSchema, TokenizeAndDetokenizeBodies) {
+  auto status = [](auto parse, const char* body) {
+    try {
+      parse(json::parse(body));
+    } catch (const ApiError& e) {
+      return e.status();
+    }
+    return 200;
+  };
+  const auto tok = [](const json& b) { parse_tokenize_request(b); };
+  const auto detok = [](const json& b) { parse_detokenize_request(b); };
+  EXPECT_EQ(status(tok, R"({"content": "hi", "with_pieces": "yes"})"), 400);
+  EXPECT_EQ(status(tok, R"({"content": 5})"), 400);
+  EXPECT_EQ(status(tok, R"({})"), 400);
+  EXPECT_EQ(status(tok, R"([])"), 400);
+  const TokenizeRequest t = parse_tokenize_request(json::parse(R"({"content": "hi", "with_pieces": true})"));
+  EXPECT_EQ(t.content, "hi");
+  EXPECT_TRUE(t.with_pieces);
+  EXPECT_EQ(status(detok, R"({"tokens": [4294967296]})"), 400);  // would truncate to 0
+  EXPECT_EQ(status(detok, R"({"tokens": [4294967297]})"), 400);
+  EXPECT_EQ(status(detok, R"({"tokens": [-1]})"), 400);
+  EXPECT_EQ(status(detok, R"({"tokens": [1.5]})"), 400);
+  EXPECT_EQ(status(detok, R"({"tokens": "1,2"})"), 400);
+  EXPECT_EQ(parse_detokenize_request(json::parse(R"({"tokens": [0, 2147483647]})")),
+            (std::vector<int32_t>{0, 2147483647}));
+}
+
+TEST(ServerSchema, AnEmptyReplyWithLogprobsHasAnEmptyContentList) {
+  session::ChatResult r;
+  r.finish_reason = "length";
+  const json with = chat_completion_json("id", "m", 0, r, /*with_logprobs=*/true);
+  EXPECT_EQ(with["choices"][0]["logprobs"], json({{"content", json::array()}}));
+  EXPECT_TRUE(chat_completion_json("id", "m", 0, r)["choices"][0]["logprobs"].is_null());
 }
 
 TEST(ServerSchema, AcceptsWhatAgentsSend) {

@@ -245,6 +245,53 @@ TEST(TokenizerFixture, BadFilesAreErrorsNamingTheCulprit) {
   EXPECT_THROW(Tokenizer::load("/nonexistent/dir"), Error);
 }
 
+// Throws mxlm::Error (not a JSON library exception) whose message holds `culprit`.
+void expect_refused(const json& tokenizer_json, const std::string& culprit, const json& config = json()) {
+  try {
+    Tokenizer::from_json(tokenizer_json, config);
+    ADD_FAILURE() << "accepted; expected an error naming " << culprit;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(culprit), std::string::npos) << e.what();
+  }
+}
+
+TEST(TokenizerFixture, MalformedFieldsAreErrorsNotCrashes) {
+  json no_pattern = fixture({}, split_then_bytes("x", "Isolated", false));
+  no_pattern["pre_tokenizer"]["pretokenizers"][0].erase("pattern");
+  expect_refused(no_pattern, "Split");
+  json null_pattern = no_pattern;
+  null_pattern["pre_tokenizer"]["pretokenizers"][0]["pattern"] = nullptr;
+  expect_refused(null_pattern, "Split");
+  json number_pattern = no_pattern;
+  number_pattern["pre_tokenizer"]["pretokenizers"][0]["pattern"] = {{"Regex", 5}};
+  expect_refused(number_pattern, "Split");
+  json number_behavior = fixture({}, split_then_bytes("x", "Isolated", false));
+  number_behavior["pre_tokenizer"]["pretokenizers"][0]["behavior"] = 3;
+  expect_refused(number_behavior, "behavior");
+  json array_decoder = fixture({}, byte_level());
+  array_decoder["decoder"] = json::array();
+  expect_refused(array_decoder, "tokenizer.json");
+  json array_model_type = fixture({}, byte_level());
+  array_model_type["model"]["type"] = json::array();
+  expect_refused(array_model_type, "tokenizer.json");
+}
+
+TEST(TokenizerFixture, IdsFarBeyondTheVocabularyAreRefusedBeforeAllocating) {
+  // INT32_MAX once overflowed "one past the largest id"; 200 million made tables of 12 GB.
+  for (const int64_t id : {int64_t(2147483647), int64_t(200000000), int64_t(257 + (1 << 16))}) {
+    json j = fixture({}, byte_level());
+    j["model"]["vocab"]["far"] = id;
+    expect_refused(j, std::to_string(id));
+    json added_far = fixture({}, byte_level());
+    added_far["added_tokens"] = {added(int(id), "<far>", true)};
+    expect_refused(added_far, std::to_string(id));
+  }
+  // A gap below the bound is a vocabulary with holes, which tokenizers allow.
+  json near = fixture({}, byte_level());
+  near["model"]["vocab"]["near"] = 1000;
+  EXPECT_EQ(Tokenizer::from_json(near).token_to_id("near"), 1000);
+}
+
 TEST(TokenizerFixture, LoadsFilesFromADirectory) {
   const auto dir = std::filesystem::temp_directory_path() / ("mxlm_tokenizer_fixture-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);

@@ -1,6 +1,7 @@
 // Entry point of the mxlm tool: builds the subcommands, parses flags, and turns user errors
 // into a message and exit status 1.
 #include <cstdio>
+#include <new>
 #include <fstream>
 #include <sstream>
 
@@ -46,6 +47,14 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const mxlm::Error& e) {
+    std::fprintf(stderr, "mxlm: error: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "mxlm: error: out of memory\n");
+    return 1;
+  } catch (const std::exception& e) {
+    // A failure no check turned into an mxlm::Error (a library's own exception, such as a
+    // filesystem error naming its path) still ends in one line and exit status 1.
     std::fprintf(stderr, "mxlm: error: %s\n", e.what());
     return 1;
   }
