@@ -24,6 +24,11 @@ struct Transfer {
   bool aborted = false;  // the sink asked to stop
 };
 
+std::string lowercase(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return s;
+}
+
 std::string trim(const std::string& s) {
   const auto first = s.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return {};
@@ -38,9 +43,7 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   if (line.rfind("HTTP/", 0) == 0) {
     t->response.headers.clear();
   } else if (const auto colon = line.find(':'); colon != std::string::npos) {
-    std::string name = line.substr(0, colon);
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    t->response.headers[name] = trim(line.substr(colon + 1));
+    t->response.headers[lowercase(line.substr(0, colon))] = trim(line.substr(colon + 1));
   }
   return size * count;
 }
@@ -121,6 +124,12 @@ HttpResponse Http::perform(const HttpRequest& request, const BodySink* sink) {
     if (t.aborted) throw TransferError("cancelled");
     throw TransferError(fmt::format("{} ({})", error[0] ? error : curl_easy_strerror(code), request.url));
   }
+  long version = 0;
+  curl_easy_getinfo(curl, CURLINFO_HTTP_VERSION, &version);
+  const HttpHeaders& h = t.response.headers;
+  const auto encoding = h.find("transfer-encoding");
+  const bool chunked = encoding != h.end() && lowercase(encoding->second).find("chunked") != std::string::npos;
+  t.response.end_marked = version >= CURL_HTTP_VERSION_2_0 || h.count("content-length") > 0 || chunked;
   // An empty 2xx body never reached on_body; the sink still needs to hear the status.
   if (!t.started && sink && t.response.status >= 200 && t.response.status < 300 && sink->begin &&
       !sink->begin(t.response.status, t.response.headers))

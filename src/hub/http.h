@@ -17,6 +17,10 @@ struct HttpResponse {
   long status = 0;
   HttpHeaders headers;  // of the final response, after redirects
   std::string body;     // the body, or for a streamed download only the body of an error status
+  // The protocol marked where the body ends (Content-Length, chunked encoding, HTTP/2 frames),
+  // so a body cut short fails the transfer. Without it the body simply stops where the server
+  // closed the connection, and a cut one looks whole.
+  bool end_marked = false;
 };
 
 struct HttpRequest {

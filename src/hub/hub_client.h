@@ -22,6 +22,11 @@ struct RepoFile {
   std::string lfs_sha256;  // non-empty for LFS files: the sha256 of the contents
   // The name huggingface_hub gives the blob: the sha256 for LFS files, else the git blob id.
   const std::string& etag() const { return lfs_sha256.empty() ? blob_id : lfs_sha256; }
+
+  // Which hash the contents can be checked against. A mirror or CDN may give an ETag that
+  // names the file without being either hash: then there is none.
+  enum class Digest { kNone, kSha256, kGitBlob };
+  Digest digest() const;
 };
 
 struct RepoInfo {
@@ -48,8 +53,11 @@ class HubClient {
   void fill_file_metadata(const std::string& repo_id, const std::string& commit, RepoFile& file) const;
 
   // Downloads `file` at `commit` into `partial`, resuming from the bytes already there.
-  // Returns when the partial file holds the whole body; the caller verifies and renames it.
-  // Setting `cancel` makes it stop early with mxlm::Error.
+  // Returns when the partial file holds the whole body, as long as the listing's size or else
+  // the server's Content-Length says; the caller verifies its hash and renames it. Throws
+  // mxlm::Error when the server contradicts the listed size, when the length of a file without
+  // a digest cannot be known, and when the retries run out. Setting `cancel` makes it stop
+  // early with mxlm::Error.
   void download(const std::string& repo_id, const std::string& commit, const RepoFile& file,
                 const std::filesystem::path& partial, const ProgressFn& progress, const NoteFn& note,
                 const std::atomic<bool>& cancel) const;

@@ -13,7 +13,9 @@ struct HubSettings {
   std::filesystem::path cache_dir;                  // HF_HUB_CACHE, else $HF_HOME/hub
   bool offline = false;                             // HF_HUB_OFFLINE=1: never touch the network
   int parallel_downloads = 4;                       // files fetched at once
-  int max_attempts = 5;                             // per file, counted since the last byte received
+  int max_attempts = 5;                             // per file, in a row without getting further into it
+  int max_total_attempts = 50;                      // per file, however far each got (a flaky link on a
+                                                    // multi-GB shard needs a few dozen)
   int retry_base_ms = 1000;                         // first backoff; doubles per failed attempt, capped at 8 s
 };
 

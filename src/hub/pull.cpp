@@ -46,12 +46,6 @@ class FileLock {
   int fd_ = -1;
 };
 
-bool is_hex(const std::string& s, size_t length) {
-  return s.size() == length && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
 bool has_expected_size(const fs::path& path, const RepoFile& f) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) return false;
@@ -64,10 +58,10 @@ std::optional<std::string> verify(const fs::path& path, const RepoFile& f) {
   std::error_code ec;
   const uint64_t size = fs::file_size(path, ec);
   if (f.size_known && size != f.size) return fmt::format("size mismatch: expected {} bytes, got {}", f.size, size);
-  if (is_hex(f.lfs_sha256, 64)) {
+  if (f.digest() == RepoFile::Digest::kSha256) {
     const std::string got = sha256_file_hex(path);
     if (got != f.lfs_sha256) return fmt::format("sha256 mismatch: expected {}, got {}", f.lfs_sha256, got);
-  } else if (is_hex(f.blob_id, 40)) {
+  } else if (f.digest() == RepoFile::Digest::kGitBlob) {
     const std::string got = git_blob_sha1_hex(path);
     if (got != f.blob_id) return fmt::format("git blob id mismatch: expected {}, got {}", f.blob_id, got);
   }
@@ -127,7 +121,7 @@ class FolderStore : public FileStore {
     std::string commit, etag;
     if (in && std::getline(in, commit) && std::getline(in, etag) && etag == f.etag()) return true;
     // A file put there some other way counts when its hash matches; record that.
-    if (verify(file, f) || (f.lfs_sha256.empty() && !is_hex(f.blob_id, 40))) return false;
+    if (verify(file, f) || f.digest() == RepoFile::Digest::kNone) return false;
     write_metadata(f);
     return true;
   }

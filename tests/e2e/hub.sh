@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The hub commands end to end against tests/hub/fake_hub.py on 127.0.0.1: `mxlm pull` into the
 # cache and into a folder, `mxlm run -m ORG/NAME` (download on first use, then offline), `mxlm
-# list`, `mxlm rm`, and the messages and exit codes of 401 / 404 / offline misses.
+# list`, `mxlm rm`, and the messages and exit codes of 401 / 404 / offline misses and of servers
+# whose answers cannot be trusted (a listed size they do not have, a body that cannot be checked).
 set -euo pipefail
 python=/usr/bin/python3
 [ -x "$python" ] || { echo "$python not found: skipped"; exit 77; }
@@ -13,17 +14,30 @@ unset HF_HUB_CACHE HUGGINGFACE_HUB_CACHE HF_HUB_OFFLINE HF_TOKEN_PATH
 
 "$MXLM" synth --preset tiny --vocab 512 --seed 7 -o "$work/repos/org/tiny" >/dev/null
 
-"$python" "$MXLM_SOURCE_DIR/tests/hub/fake_hub.py" --root "$work/repos" --token secret >"$work/port" &
-server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
-export HF_ENDPOINT="http://127.0.0.1:$(cat "$work/port")"
+server=
+trap '[ -z "$server" ] || kill $server 2>/dev/null || true' EXIT
+start_hub() {  # start_hub SWITCHES...: a fresh fake hub in place of the last one, as HF_ENDPOINT
+  stop_hub
+  rm -f "$work/port"
+  "$python" "$MXLM_SOURCE_DIR/tests/hub/fake_hub.py" --root "$work/repos" "$@" >"$work/port" &
+  server=$!
+  for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+  export HF_ENDPOINT="http://127.0.0.1:$(cat "$work/port")"
+}
+stop_hub() {
+  [ -z "$server" ] || { kill $server; wait $server 2>/dev/null || true; }
+  server=
+}
 
 fails() {  # fails EXPECTED_TEXT CMD...: the command exits 1 and says EXPECTED_TEXT
   local want="$1"; shift
-  if "$@" >"$work/out" 2>"$work/err"; then echo "FAIL: '$*' succeeded"; exit 1; fi
+  local rc=0
+  "$@" >"$work/out" 2>"$work/err" || rc=$?
+  [ $rc -eq 1 ] || { echo "FAIL: '$*' exited $rc, not 1:"; cat "$work/err"; exit 1; }
   grep -qF -- "$want" "$work/err" || { echo "FAIL: '$*' did not say '$want':"; cat "$work/err"; exit 1; }
 }
+
+start_hub --token secret
 
 # run with a hub id downloads the model and gives what the local folder gives.
 want=$("$MXLM" run -m "$work/repos/org/tiny" --tokens 1,2,3 -n 4 2>/dev/null)
@@ -47,11 +61,28 @@ fails "rejected the token in HF_TOKEN" env HF_TOKEN=wrong "$MXLM" pull org/tiny
 fails "org/absent: repository not found" "$MXLM" pull org/absent
 fails "HF_HUB_OFFLINE is set" env HF_HUB_OFFLINE=1 "$MXLM" run -m org/absent --tokens 1
 # Offline, the cached model still runs without the server.
-kill $server; wait $server 2>/dev/null || true
+stop_hub
 got=$(HF_HUB_OFFLINE=1 "$MXLM" run -m org/tiny --tokens 1,2,3 -n 4 2>/dev/null)
 [ "$got" = "$want" ] || { echo "FAIL: offline run gave '$got'"; exit 1; }
 
 "$MXLM" rm org/tiny 2>/dev/null
 [ ! -e "$HF_HOME/hub/models--org--tiny" ] || { echo "FAIL: rm left the folder"; exit 1; }
 fails "'org/tiny' is not in the hub cache" "$MXLM" rm org/tiny
+
+# A listed size the server does not have ends the pull at once, naming the file.
+start_hub --claim-size model.safetensors=1152921504606846976 --max-bodies 20
+fails "org/tiny: 'model.safetensors'" timeout 60 "$MXLM" pull org/tiny --dir "$work/huge"
+grep -qF "the listing gives 1152921504606846976 bytes, but the server sends" "$work/err" ||
+  { echo "FAIL: claimed size:"; cat "$work/err"; exit 1; }
+[ ! -e "$work/huge/model.safetensors" ] || { echo "FAIL: a file the hub lied about was installed"; exit 1; }
+
+# With no size or hash listed and no Content-Length sent, a body cut short cannot be told from a
+# whole one: it is refused, and nothing is left at the file's place.
+start_hub --opaque-etags --no-length config.json --truncate config.json
+fails "no Content-Length" timeout 60 "$MXLM" pull org/tiny --include config.json
+[ ! -e "$HF_HOME/hub/models--org--tiny/refs/main" ] || { echo "FAIL: the revision was recorded"; exit 1; }
+[ -z "$(find "$HF_HOME/hub/models--org--tiny" -name config.json)" ] || { echo "FAIL: config.json installed"; exit 1; }
+fails "no Content-Length" timeout 60 "$MXLM" pull org/tiny --include config.json --dir "$work/cut"
+[ ! -e "$work/cut/config.json" ] || { echo "FAIL: half a config.json installed in --dir"; exit 1; }
+stop_hub
 echo "hub e2e: ok"

@@ -7,7 +7,9 @@ Serves every folder ROOT/ORG/NAME as the model repository ORG/NAME at one commit
         LFS files: 302 to /__blobs/ORG/NAME/SHA256 with X-Linked-Etag / X-Linked-Size
   GET|HEAD /__blobs/ORG/NAME/SHA256                     -> the LFS body (Range supported)
   GET  /__stats                                         -> counters, for assertions
-Switches imitate trouble: a dropped connection, corrupted bytes, a required token, 503s.
+Switches imitate trouble: a dropped connection, corrupted bytes, a required token, 503s, a
+server that ignores Range, bodies cut short, chunked or sent without Content-Length, a listing
+whose sizes are wrong or whose ETags are not hashes.
 Prints the port it listens on (127.0.0.1, chosen by the OS) as its first line of output.
 """
 import argparse
@@ -38,6 +40,8 @@ class Repo:
                     "git_sha1": hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest(),
                     "sha256": hashlib.sha256(data).hexdigest() if lfs else None,
                 }
+                # What a CDN might give as the ETag: a name, but no hash of the contents.
+                self.files[rel]["opaque_etag"] = "cdn-" + self.files[rel]["git_sha1"][:16]
         self.by_sha256 = {f["sha256"]: f for f in self.files.values() if f["sha256"]}
 
 
@@ -53,6 +57,10 @@ class State:
         self.stats = {"api": 0, "resolve_get": 0, "body_gets": 0, "range_gets": 0, "head": 0}
         self.dropped = set()
         self.api_failures_left = args.fail_api
+        self.claimed_sizes = {}
+        for claim in args.claim_size:
+            name, _, size = claim.rpartition("=")
+            self.claimed_sizes[name] = int(size)
 
     def count(self, key):
         with self.lock:
@@ -149,11 +157,14 @@ class Handler(BaseHTTPRequestHandler):
         siblings = []
         for rel, f in sorted(repo.files.items()):
             s = {"rfilename": rel}
-            if blobs:
-                s["size"] = len(f["data"])
+            if self.state.args.opaque_etags:
+                s["blobId"] = f["opaque_etag"]
+            elif blobs:
+                size = self.state.claimed_sizes.get(rel, len(f["data"]))
+                s["size"] = size
                 s["blobId"] = f["git_sha1"]
                 if f["sha256"]:
-                    s["lfs"] = {"sha256": f["sha256"], "size": len(f["data"]), "pointerSize": 134}
+                    s["lfs"] = {"sha256": f["sha256"], "size": size, "pointerSize": 134}
             siblings.append(s)
         self.send_json(200, {"id": repo_id, "modelId": repo_id, "sha": repo.commit, "siblings": siblings})
 
@@ -171,6 +182,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.command == "GET":
             self.state.count("resolve_get")
         headers = {"X-Repo-Commit": repo.commit}
+        if self.state.args.opaque_etags:
+            headers["ETag"] = '"%s"' % f["opaque_etag"]
+            return self.send_body(f, headers)
         if f["sha256"]:
             # As the hub does for LFS files: the etag of the contents rides on the redirect.
             headers.update({"ETag": '"%s"' % f["git_sha1"], "X-Linked-Etag": '"%s"' % f["sha256"],
@@ -186,9 +200,16 @@ class Handler(BaseHTTPRequestHandler):
         self.send_body(f, headers)
 
     def send_body(self, f, headers):
+        args = self.state.args
+        if self.command == "GET" and args.max_bodies:
+            with self.state.lock:
+                spent = self.state.stats["body_gets"] >= args.max_bodies
+            if spent:
+                # A client that keeps asking is looping; end it with an error it cannot retry.
+                return self.error(410, "Gone", "fake_hub: more than %d bodies asked for" % args.max_bodies)
         data = f["data"]
         name = next(rel for repo in self.state.repos.values() for rel, g in repo.files.items() if g is f)
-        if name in self.state.args.corrupt:
+        if name in args.corrupt:
             data = bytearray(data)
             data[len(data) // 2] ^= 0xFF
             data = bytes(data)
@@ -196,6 +217,7 @@ class Handler(BaseHTTPRequestHandler):
         rng = self.headers.get("Range")
         if rng:
             self.state.count("range_gets")
+        if rng and not args.ignore_range:
             start = int(rng.split("=", 1)[1].split("-", 1)[0])
             if start >= len(data):
                 self.send_response(416)
@@ -208,26 +230,52 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)
-        self.send_header("Accept-Ranges", "bytes")
+        if not args.ignore_range:
+            self.send_header("Accept-Ranges", "bytes")
         if status == 206:
             self.send_header("Content-Range", "bytes %d-%d/%d" % (start, len(data) - 1, len(data)))
-        self.send_header("Content-Length", str(len(body)))
+        # Without a Content-Length or chunks the body ends where the connection closes, as
+        # HTTP/1.1 allows.
+        chunked = name in args.chunked
+        close_after = name in args.no_length
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        elif close_after:
+            self.send_header("Connection", "close")
+        else:
+            self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command == "HEAD":
             return
         self.state.count("body_gets")
         with self.state.lock:
-            drop = name in self.state.args.drop_once and name not in self.state.dropped and len(body) > 1
+            drop = name in args.drop_once and name not in self.state.dropped and len(body) > 1
             if drop:
                 self.state.dropped.add(name)
-        if drop:
+        cut = (drop or name in args.truncate) and len(body) > 1
+        if chunked:
+            # One chunk of the whole body, its end marked unless the body is cut.
+            self.wfile.write(b"%x\r\n" % len(body))
+        if cut:
             # Half the promised bytes, then a hard close: the client sees a cut-short body.
-            self.wfile.write(body[: len(body) // 2])
+            body = body[: len(body) // 2]
+            close_after = True
+        self.wfile.write(body)
+        if chunked and not cut:
+            self.wfile.write(b"\r\n0\r\n\r\n")
+        if close_after:
             self.wfile.flush()
             self.connection.shutdown(socket.SHUT_RDWR)
             self.close_connection = True
-            return
-        self.wfile.write(body)
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # Clients that hang up mid-answer are what several tests do on purpose.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def main():
@@ -239,11 +287,21 @@ def main():
     p.add_argument("--corrupt", action="append", default=[], help="flip a byte in this file's body")
     p.add_argument("--fail-api", type=int, default=0, help="answer the first N API calls with 503")
     p.add_argument("--no-blob-ids", action="store_true", help="list files without size or hashes")
+    p.add_argument("--truncate", action="append", default=[], help="cut every body of this file short")
+    p.add_argument("--ignore-range", action="store_true", help="answer Range requests with 200 and the whole body")
+    p.add_argument("--no-length", action="append", default=[],
+                   help="send this file without Content-Length, ending the body by closing the connection")
+    p.add_argument("--chunked", action="append", default=[], help="send this file in chunked encoding")
+    p.add_argument("--claim-size", action="append", default=[], metavar="FILE=BYTES",
+                   help="list this size for FILE, whatever its real size")
+    p.add_argument("--opaque-etags", action="store_true",
+                   help="list files by an ETag that is no hash, without size or sha256, and serve them directly")
+    p.add_argument("--max-bodies", type=int, default=0,
+                   help="answer 410 once this many bodies were sent (a guard against a client that loops)")
     p.add_argument("--verbose", action="store_true")
     args = p.parse_args()
     Handler.state = State(args)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", 0), Handler)
     print(server.server_address[1], flush=True)
     try:
         server.serve_forever()

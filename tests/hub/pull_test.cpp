@@ -1,5 +1,7 @@
 // mxlm::hub::pull and resolve_model_path against a local stand-in for the hub (fake_hub.py):
-// the cache layout huggingface_hub expects, resume, checksum rejection, auth, 404s, offline.
+// the cache layout huggingface_hub expects, resume, checksum rejection, auth, 404s, offline,
+// and servers that must not be believed or retried forever (Range ignored, bodies cut short,
+// sizes they do not have).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -162,6 +164,124 @@ TEST_F(PullTest, RejectsCorruptBytesAndLeavesNothingInTheCache) {
     EXPECT_NE(read_file(e.path()).size(), kShard2.size()) << "corrupt blob stored: " << e.path();
   // The revision is not recorded, so the model does not look complete.
   EXPECT_FALSE(fs::exists(repo_cache() / "refs" / "main"));
+}
+
+// No blob, final file or revision of `file` is in the cache: only a partial download may stay.
+void expect_not_installed(const fs::path& repo_cache, const std::string& file) {
+  EXPECT_FALSE(fs::exists(repo_cache / "refs" / "main"));
+  std::error_code ec;
+  for (const auto& e : fs::recursive_directory_iterator(repo_cache, ec)) {
+    EXPECT_NE(e.path().filename(), file) << "installed: " << e.path();
+    if (e.path().parent_path().filename() == "blobs") {
+      EXPECT_EQ(e.path().extension(), ".incomplete") << "blob stored: " << e.path();
+    }
+  }
+}
+
+TEST_F(PullTest, GivesUpOnAServerThatIgnoresRangeAndCutsEveryBodyShort) {
+  const std::string shard = "model-00001-of-00002.safetensors";
+  // --max-bodies ends a client that loops with a 410 it cannot retry, so a regression fails
+  // here instead of hanging.
+  FakeHub& hub = start({"--ignore-range", "--truncate", shard, "--max-bodies", "50"});
+  settings_.max_attempts = 3;
+  PullOptions options;
+  options.include = {shard};
+  const std::string message = error_of([&] { pull(kRepo, options, settings_); });
+  EXPECT_THAT(message, HasSubstr(std::string(kRepo) + ": '" + shard + "'"));
+  EXPECT_THAT(message, HasSubstr(fmt::format("ignored Range and its body broke off after {} of {} bytes",
+                                             kShard1.size() / 2, kShard1.size())));
+  // Only the first attempt got anywhere; each one after it restarted from zero and got no
+  // further, so max_attempts in a row end it.
+  EXPECT_EQ(hub.stats()["body_gets"].get<int>(), settings_.max_attempts);
+  EXPECT_THAT(message, HasSubstr(fmt::format("giving up after {} failed attempts", settings_.max_attempts)));
+  expect_not_installed(repo_cache(), shard);
+}
+
+TEST_F(PullTest, NewBytesOnEveryAttemptDoNotExtendTheBudgetForever) {
+  const std::string shard = "model-00001-of-00002.safetensors";
+  // Each body stops at half of what it promises, so every resume gets a little further and
+  // the whole file takes 19 attempts.
+  FakeHub& hub = start({"--truncate", shard, "--max-bodies", "100"});
+  settings_.max_total_attempts = 5;
+  PullOptions options;
+  options.include = {shard};
+  EXPECT_THAT(error_of([&] { pull(kRepo, options, settings_); }), HasSubstr("giving up after 5 failed attempts"));
+  EXPECT_EQ(hub.stats()["body_gets"].get<int>(), 5);
+  expect_not_installed(repo_cache(), shard);
+
+  // With room for them, the same resumes complete the file.
+  settings_.max_total_attempts = 30;
+  EXPECT_EQ(read_file(pull(kRepo, options, settings_).path / shard), kShard1);
+}
+
+TEST_F(PullTest, AListedSizeTheServerDoesNotHaveFailsAtOnce) {
+  const std::string shard = "model-00001-of-00002.safetensors";
+  const std::string huge = "1152921504606846976";  // 2^60
+  PullOptions options;
+  options.include = {shard};
+  // The Content-Length already contradicts the listing: no body is taken at all.
+  FakeHub* hub = &start({"--claim-size", shard + "=" + huge, "--max-bodies", "50"});
+  std::string message = error_of([&] { pull(kRepo, options, settings_); });
+  EXPECT_THAT(message, HasSubstr(std::string(kRepo) + ": '" + shard + "'"));
+  EXPECT_THAT(message,
+              HasSubstr(fmt::format("the listing gives {} bytes, but the server sends {}", huge, kShard1.size())));
+  EXPECT_EQ(hub->stats()["body_gets"].get<int>(), 1);
+  expect_not_installed(repo_cache(), shard);
+
+  // Without a Content-Length the whole body arrives, and the request for the rest is told
+  // (416, Content-Range) that there is none.
+  hub = &start({"--claim-size", shard + "=" + huge, "--no-length", shard, "--max-bodies", "50"});
+  message = error_of([&] { pull(kRepo, options, settings_); });
+  EXPECT_THAT(message,
+              HasSubstr(fmt::format("the listing gives {} bytes, but the server has {}", huge, kShard1.size())));
+  EXPECT_EQ(hub->stats()["body_gets"].get<int>(), 1);
+  EXPECT_EQ(hub->stats()["range_gets"].get<int>(), 1);
+  expect_not_installed(repo_cache(), shard);
+}
+
+TEST_F(PullTest, ABodyWithNoSizeHashOrLengthToCheckIsNeverInstalled) {
+  // The listing gives no size or hash, and the body ends where the connection closes: half
+  // of config.json looks like all of it.
+  start({"--opaque-etags", "--no-length", "config.json", "--truncate", "config.json"});
+  PullOptions options;
+  options.include = {"config.json"};
+  std::string message = error_of([&] { pull(kRepo, options, settings_); });
+  EXPECT_THAT(message, HasSubstr(std::string(kRepo) + ": 'config.json'"));
+  EXPECT_THAT(message, HasSubstr("no Content-Length"));
+  expect_not_installed(repo_cache(), "config.json");
+
+  options.local_dir = dir_.path() / "plain";
+  message = error_of([&] { pull(kRepo, options, settings_); });
+  EXPECT_THAT(message, HasSubstr("no Content-Length"));
+  EXPECT_FALSE(fs::exists(options.local_dir / "config.json"));
+}
+
+TEST_F(PullTest, ABodyWithNoSizeOrHashIsCheckedAgainstItsContentLength) {
+  const std::string shard = "model-00001-of-00002.safetensors";
+  // Content-Length is all there is to check: a cut body is resumed to the full length.
+  start({"--opaque-etags", "--truncate", shard});
+  PullResult r = pull(kRepo, {}, settings_);
+  EXPECT_EQ(read_file(r.path / shard), kShard1);
+  EXPECT_EQ(read_file(r.path / "config.json"), kConfig);
+  EXPECT_EQ(fs::read_symlink(r.path / "config.json").filename().string().substr(0, 4), "cdn-");
+
+  // Chunked encoding marks the end of a body as well: a cut one is resumed, a whole one kept.
+  fs::remove_all(settings_.cache_dir);
+  start({"--opaque-etags", "--chunked", shard, "--truncate", shard, "--chunked", "config.json"});
+  r = pull(kRepo, {}, settings_);
+  EXPECT_EQ(read_file(r.path / shard), kShard1);
+  EXPECT_EQ(read_file(r.path / "config.json"), kConfig);
+
+  // A server that cannot resume it never gets it installed.
+  fs::remove_all(settings_.cache_dir);
+  FakeHub& hub = start({"--opaque-etags", "--ignore-range", "--truncate", shard, "--max-bodies", "50"});
+  settings_.max_attempts = 3;
+  PullOptions options;
+  options.include = {shard};
+  EXPECT_THAT(error_of([&] { pull(kRepo, options, settings_); }),
+              HasSubstr(fmt::format("broke off after {} of {} bytes", kShard1.size() / 2, kShard1.size())));
+  EXPECT_EQ(hub.stats()["body_gets"].get<int>(), settings_.max_attempts);
+  expect_not_installed(repo_cache(), shard);
 }
 
 TEST_F(PullTest, TokenRequiredSays401AndNamesHfToken) {
