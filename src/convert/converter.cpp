@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -11,9 +10,12 @@
 #include "convert/awq.h"
 #include "convert/imatrix.h"
 #include "convert/mlx_layout.h"
+#include "convert/output_dir.h"
 #include "convert/quantized_writer.h"
+#include "convert/source_check.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "core/output_file.h"
 #include "formats/json_file.h"
 #include "formats/safetensors.h"
 #include "formats/safetensors_writer.h"
@@ -29,10 +31,21 @@ constexpr const char* kSideFiles[] = {"tokenizer.json", "tokenizer_config.json",
                                       "chat_template.json", "generation_config.json", "special_tokens_map.json",
                                       "vocab.json", "merges.txt", "preprocessor_config.json"};
 
-bool tied_embeddings(const json& config) {
-  if (const auto t = config.find("text_config"); t != config.end() && t->contains("tie_word_embeddings"))
-    return (*t)["tie_word_embeddings"].get<bool>();
-  return config.value("tie_word_embeddings", false);
+// A multimodal checkpoint (model_type qwen3_5) keeps the text model's fields in text_config,
+// which the model's parser has checked is an object; a text-only one keeps them at the root.
+bool has_text_config(const json& config) {
+  const auto it = config.find("model_type");
+  return it != config.end() && *it == "qwen3_5";
+}
+
+// The MTP head's layer count, which the model does not read (it does not run the head).
+int64_t mtp_layers(const json& config, const std::string& path) {
+  const json& text = has_text_config(config) ? config.at("text_config") : config;
+  const auto it = text.find("mtp_num_hidden_layers");
+  if (it == text.end()) return 0;
+  if (!it->is_number_integer() || it->get<int64_t>() < 0)
+    fail("{}: 'mtp_num_hidden_layers' must be a non-negative integer", path);
+  return it->get<int64_t>();
 }
 
 // As mlx-lm decides: weights are raw HF (norms not yet shifted) when a conv1d weight's last
@@ -67,18 +80,18 @@ std::string decoder_prefix(const formats::TensorStore& store) {
   return "model.language_model.";
 }
 
-AwqPlan plan_from_imatrix(const ConvertOptions& o, const formats::TensorStore& store, const json& text,
-                          const std::function<std::optional<QuantSpec>(const std::string&)>& spec_of,
+AwqPlan plan_from_imatrix(const ConvertOptions& o, const formats::TensorStore& store, const model::Qwen35Config& c,
+                          int64_t mtp_layers, const std::function<std::optional<QuantSpec>(const std::string&)>& spec_of,
                           const ThreadPool& pool) {
   const Imatrix imatrix = read_imatrix(o.imatrix_path);
   AwqModel m;
   m.store = &store;
   m.prefix = decoder_prefix(store);
-  m.n_layers = text.value("num_hidden_layers", int64_t(0));
-  m.mtp_layers = text.value("mtp_num_hidden_layers", int64_t(0));
-  m.lin_k_heads = text.value("linear_num_key_heads", int64_t(0));
-  m.lin_v_heads = text.value("linear_num_value_heads", int64_t(0));
-  m.lin_v_dim = text.value("linear_value_head_dim", int64_t(0));
+  m.n_layers = c.n_layers;
+  m.mtp_layers = mtp_layers;
+  m.lin_k_heads = c.lin_k_heads;
+  m.lin_v_heads = c.lin_v_heads;
+  m.lin_v_dim = c.lin_v_dim;
   m.spec_of = spec_of;
   m.include_mlp = o.awq_mlp;
   AwqPlan plan = plan_awq(imatrix, o.imatrix_path, m, pool);
@@ -119,18 +132,17 @@ AutoPlan plan_auto(const ConvertOptions& o, const formats::TensorStore& store, b
 }  // namespace
 
 size_t convert_checkpoint(const ConvertOptions& o, const ThreadPool& pool) {
-  if (fs::exists(o.output) && !o.force)
-    fail("output directory {} already exists (use --force to replace it)", o.output);
+  OutputDir output(o.output, o.force, o.input);
   const formats::TensorStore store(o.input);
-  const json config = formats::read_json_file(o.input + "/config.json");
-  const bool tied = tied_embeddings(config);
+  const std::string config_path = o.input + "/config.json";
+  const json config = formats::read_json_file(config_path);
+  const model::Qwen35Config c = check_source(store, config);
+  const bool tied = c.tie_embeddings;
   const bool raw = is_raw_hf(store);
 
-  const json& text = config.contains("text_config") ? config["text_config"] : config;
   std::optional<AutoPlan> auto_plan;
   if (o.quantize && o.recipe == Recipe::Auto) auto_plan = plan_auto(o, store, raw, tied);
-  const RecipeContext recipe{o.recipe, o.spec, text.value("num_hidden_layers", int64_t(0)),
-                             auto_plan ? &*auto_plan : nullptr};
+  const RecipeContext recipe{o.recipe, o.spec, c.n_layers, auto_plan ? &*auto_plan : nullptr};
   formats::SafetensorsWriter writer;
   json quantization = json::object();
   if (o.quantize)
@@ -146,7 +158,8 @@ size_t convert_checkpoint(const ConvertOptions& o, const ThreadPool& pool) {
     const std::optional<QuantSpec> spec = module_spec(recipe, out_name->substr(0, out_name->size() - 7));
     return spec && shape[1] % spec->group == 0 ? spec : std::nullopt;
   };
-  const AwqPlan awq = o.imatrix_path.empty() ? AwqPlan{} : plan_from_imatrix(o, store, text, spec_of, pool);
+  const AwqPlan awq =
+      o.imatrix_path.empty() ? AwqPlan{} : plan_from_imatrix(o, store, c, mtp_layers(config, config_path), spec_of, pool);
 
   size_t written = 0;
   for (const std::string& name : store.names()) {
@@ -197,27 +210,21 @@ size_t convert_checkpoint(const ConvertOptions& o, const ThreadPool& pool) {
   }
   writer.set_metadata({{"format", "mlx"}});
 
-  const fs::path tmp = o.output + ".partial";
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
-  try {
-    writer.write(tmp.string());
-    json out_config = config;
-    if (o.quantize) out_config["quantization"] = out_config["quantization_config"] = quantization;
-    if (o.dtype) {
-      const char* name = *o.dtype == DType::F32 ? "float32" : *o.dtype == DType::F16 ? "float16" : "bfloat16";
-      out_config["torch_dtype"] = name;
-      if (out_config.contains("text_config")) out_config["text_config"]["dtype"] = name;
-    }
-    std::ofstream(tmp / "config.json") << out_config.dump(2) << "\n";
-    for (const char* file : kSideFiles)
-      if (fs::exists(fs::path(o.input) / file)) fs::copy_file(fs::path(o.input) / file, tmp / file);
-  } catch (...) {
-    fs::remove_all(tmp);
-    throw;
+  // Everything is checked and planned; from here on a failure removes what was written.
+  const fs::path dir = output.stage();
+  writer.write(dir.string());
+  json out_config = config;
+  if (o.quantize) out_config["quantization"] = out_config["quantization_config"] = quantization;
+  if (o.dtype) {
+    const char* name = *o.dtype == DType::F32 ? "float32" : *o.dtype == DType::F16 ? "float16" : "bfloat16";
+    out_config["torch_dtype"] = name;
+    if (has_text_config(config)) out_config["text_config"]["dtype"] = name;
   }
-  fs::remove_all(o.output);
-  fs::rename(tmp, o.output);
+  write_file_synced((dir / "config.json").string(), out_config.dump(2) + "\n");
+  for (const char* file : kSideFiles)
+    if (fs::exists(fs::path(o.input) / file))
+      copy_file_synced((fs::path(o.input) / file).string(), (dir / file).string());
+  output.commit();
   return written;
 }
 

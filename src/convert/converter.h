@@ -1,5 +1,7 @@
 // `mxlm convert`: a Hugging Face (or MLX) Qwen3.5/3.6 checkpoint in, an MLX-layout checkpoint
-// out, tensor by tensor from the mmap'd source into a temporary directory renamed on success.
+// out. The output location and the source are checked first (output_dir.h, source_check.h);
+// then the tensors go, one by one from the mmap'd source, into a staging directory that takes
+// the output's place once every file in it is written and synced.
 #pragma once
 
 #include <functional>
@@ -18,7 +20,7 @@ struct ConvertOptions {
   std::string input;
   std::string output;
   std::optional<DType> dtype;  // float type of unquantized tensors; default: as stored
-  bool force = false;          // replace an existing output directory
+  bool force = false;          // replace an existing output directory (once the new one is complete)
   // Quantize linear layers and the embedding as the recipe says (uniform: all of them in
   // `spec`); modules whose input size is not a multiple of the group stay float.
   bool quantize = false;
@@ -38,7 +40,8 @@ struct ConvertOptions {
   std::function<void(const std::string&)> log{};
 };
 
-// Returns the number of tensors written.
+// Returns the number of tensors written. Throws mxlm::Error, leaving the output as it was, when the
+// output cannot be used, the source does not load, or a write fails.
 size_t convert_checkpoint(const ConvertOptions& options, const ThreadPool& pool);
 
 }  // namespace mxlm::convert

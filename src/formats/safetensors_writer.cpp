@@ -1,14 +1,12 @@
 #include "formats/safetensors_writer.h"
 
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <memory>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/output_file.h"
 
 namespace mxlm::formats {
 namespace fs = std::filesystem;
@@ -52,29 +50,31 @@ void SafetensorsWriter::write(const std::string& dir, uint64_t max_shard_bytes) 
     text.append((8 - text.size() % 8) % 8, ' ');  // keep the data section 8-byte aligned
     const fs::path final_path = fs::path(dir) / file_name;
     const fs::path tmp_path = fs::path(dir) / (file_name + ".partial");
-    std::unique_ptr<FILE, int (*)(FILE*)> out(std::fopen(tmp_path.c_str(), "wb"), &std::fclose);
-    if (!out) fail("cannot create {}", tmp_path.string());
-    uint8_t len[8];
-    for (int i = 0; i < 8; ++i) len[i] = uint8_t(uint64_t(text.size()) >> (8 * i));
-    bool ok = std::fwrite(len, 1, 8, out.get()) == 8 &&
-              std::fwrite(text.data(), 1, text.size(), out.get()) == text.size();
-    std::vector<uint8_t> buffer;
-    for (const Pending* t : shards[s]) {
-      buffer.assign(t->nbytes, 0);
-      t->fill(buffer.data(), buffer.size());
-      ok = ok && std::fwrite(buffer.data(), 1, buffer.size(), out.get()) == buffer.size();
+    try {
+      OutputFile out(tmp_path.string());
+      uint8_t len[8];
+      for (int i = 0; i < 8; ++i) len[i] = uint8_t(uint64_t(text.size()) >> (8 * i));
+      out.write(len, 8);
+      out.write(text);
+      std::vector<uint8_t> buffer;
+      for (const Pending* t : shards[s]) {
+        buffer.assign(t->nbytes, 0);
+        t->fill(buffer.data(), buffer.size());
+        out.write(buffer.data(), buffer.size());
+      }
+      out.close();
+    } catch (...) {
+      std::error_code ignored;
+      fs::remove(tmp_path, ignored);
+      throw;
     }
-    ok = std::fflush(out.get()) == 0 && ok;
-    out.reset();
-    if (!ok) {
-      fs::remove(tmp_path);
-      fail("writing {} failed (disk full?)", final_path.string());
-    }
-    fs::rename(tmp_path, final_path);
+    std::error_code ec;
+    fs::rename(tmp_path, final_path, ec);
+    if (ec) fail("cannot rename {} to {}: {}", tmp_path.string(), final_path.string(), ec.message());
   }
   if (shards.size() > 1) {
     ordered_json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
-    std::ofstream(fs::path(dir) / "model.safetensors.index.json") << index.dump(2) << "\n";
+    write_file_synced((fs::path(dir) / "model.safetensors.index.json").string(), index.dump(2) + "\n");
   }
 }
 

@@ -21,8 +21,9 @@ class SafetensorsWriter {
   void set_metadata(std::map<std::string, std::string> metadata) { metadata_ = std::move(metadata); }
 
   // Writes model.safetensors (or model-0000k-of-0000n.safetensors shards and the index when
-  // the total exceeds max_shard_bytes) into dir, each through a temporary name renamed when
-  // complete.
+  // the total exceeds max_shard_bytes) into dir, each through a temporary name renamed once
+  // complete and synced to disk. Throws mxlm::Error naming the file when a write fails (and
+  // removes that file). The caller syncs dir itself (sync_directory) to make the names durable.
   void write(const std::string& dir, uint64_t max_shard_bytes = 5'000'000'000ull) const;
 
  private:

@@ -3,6 +3,7 @@
 
 #include "command.h"
 #include "convert/converter.h"
+#include "convert/output_dir.h"
 #include "core/error.h"
 #include "eval/sensitivity.h"
 #include "hub/model_path.h"
@@ -81,7 +82,11 @@ void setup(CLI::App& app) {
     const ThreadPool pool(a->threads);
     if (is_auto && !(a->options.target_bpw > 0))
       fail("--q-recipe auto needs --target-bpw B (bits per weight of the output)");
-    if (is_auto) a->options.sensitivity = auto_table(*a, pool);
+    if (is_auto) {
+      // The converter checks the output too, but only after this measurement, which can take minutes.
+      convert::OutputDir::check(a->options.output, a->options.force, a->options.input);
+      a->options.sensitivity = auto_table(*a, pool);
+    }
     a->options.log = [](const std::string& line) { fmt::print("{}\n", line); };
     const size_t n = convert::convert_checkpoint(a->options, pool);
     fmt::print("wrote {} tensors to {}\n", n, a->options.output);
