@@ -292,7 +292,7 @@ json chat_completion_json(const std::string& id, const std::string& model, int64
   if (!r.reasoning.empty()) message["reasoning_content"] = r.reasoning;
   if (!r.tool_calls.empty()) message["tool_calls"] = tool_calls_json(r.tool_calls);
   json choice = {{"index", 0}, {"message", message}, {"finish_reason", r.finish_reason}, {"logprobs", nullptr}};
-  if (!r.logprobs.empty()) choice["logprobs"] = logprobs_json(r.logprobs);
+  if (r.logprobs) choice["logprobs"] = logprobs_json(*r.logprobs);
   return {{"id", id}, {"object", "chat.completion"}, {"created", created}, {"model", model},
           {"choices", json::array({choice})}, {"usage", usage_json(r)}};
 }

@@ -318,10 +318,14 @@ test("tool_choice required and named open a call; the turn cannot end before it"
   assert.equal(free.usage.completion_tokens, 0);
   for (const [choice, opening] of [["required", '<tool_call>\n{"name": "'],
                                    [{ type: "function", function: { name: "get_weather" } }, '<tool_call>\n{"name": "get_weather", "arguments": ']]) {
-    const r = await client.chat.completions.create({ ...base, tool_choice: choice });
+    const r = await client.chat.completions.create({ ...base, tool_choice: choice, logprobs: true });
     assert.equal(r.choices[0].finish_reason, "length", JSON.stringify(choice));
     assert.equal(r.usage.completion_tokens, 24);
-    assert.ok(r.choices[0].message.content.startsWith(opening), r.choices[0].message.content);
+    // The tokens written open the call; cut short by max_tokens, none of it reaches the reply.
+    const written = Buffer.from(r.choices[0].logprobs.content.flatMap((t) => t.bytes)).toString();
+    assert.ok(written.startsWith(opening), written);
+    assert.equal(r.choices[0].message.content, "");
+    assert.equal(r.choices[0].message.tool_calls, undefined);
   }
   const none = await client.chat.completions.create({ ...base, tool_choice: "none", logit_bias: { [idOf("<tool_call>")]: 30 } });
   assert.ok(!(none.choices[0].message.content ?? "").includes("<tool_call>"));

@@ -94,6 +94,14 @@ TEST(ServerSchema, ContextErrorIsWordedForClientsToParse) {
   EXPECT_EQ(models["data"][0]["max_model_len"], 65536);
 }
 
+TEST(ServerSchema, LogprobsAreAListWhenAskedEvenForNoTokens) {
+  session::ChatResult r;
+  r.finish_reason = "stop";
+  EXPECT_TRUE(chat_completion_json("c", "m", 0, r)["choices"][0]["logprobs"].is_null());  // not asked
+  r.logprobs.emplace();
+  EXPECT_EQ(chat_completion_json("c", "m", 0, r)["choices"][0]["logprobs"], json::parse(R"({"content": []})"));
+}
+
 TEST(ServerChunkStream, ToolCallDeltasHaveDistinctIndicesAndUniqueIds) {
   ChunkStream s("chatcmpl-1", "m", 7, /*chat=*/true, /*include_usage=*/true);
   std::vector<json> chunks = s.start();
