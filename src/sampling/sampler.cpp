@@ -1,6 +1,8 @@
 #include "sampling/sampler.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <unordered_map>
 
@@ -12,7 +14,28 @@ int32_t argmax(std::span<const float> logits) {
   return int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
 }
 
-Sampler::Sampler(const SamplerConfig& config) : config_(config), rng_(config.seed) {
+namespace {
+
+// SplitMix64's finalizer: a bijection that spreads consecutive inputs over all 64 bits.
+uint64_t mix(uint64_t x) {
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+uint64_t fresh_seed() {
+  // The random device and the clock make processes differ; the counter makes every call of one
+  // process differ (the mix is a bijection and the counter steps by an odd constant).
+  static const uint64_t base = (uint64_t(std::random_device{}()) << 32 | std::random_device{}()) ^
+                               uint64_t(std::chrono::system_clock::now().time_since_epoch().count());
+  static std::atomic<uint64_t> counter{0};
+  return mix(base + counter.fetch_add(1, std::memory_order_relaxed) * 0x9e3779b97f4a7c15ull);
+}
+
+Sampler::Sampler(const SamplerConfig& config)
+    : config_(config), seed_(config.seed ? *config.seed : fresh_seed()), rng_(seed_) {
   if (!(config.temperature >= 0.0f)) fail("temperature must be >= 0 (got {})", config.temperature);
   if (!(config.top_p > 0.0f && config.top_p <= 1.0f)) fail("top_p must be in (0, 1] (got {})", config.top_p);
   if (!(config.min_p >= 0.0f && config.min_p < 1.0f)) fail("min_p must be in [0, 1) (got {})", config.min_p);

@@ -54,8 +54,8 @@ std::vector<json> ChunkStream::finish(const session::ChatResult& r) {
   out.push_back(chat_ ? chat_chunk_json(id_, model_, created_, json::object(), r.finish_reason)
                       : completion_chunk_json(id_, model_, created_, "", r.finish_reason));
   // Tokens whose text never reached an event (held back, or cut by a stop string).
-  if (logprobs_sent_ < r.logprobs.size())
-    attach_logprobs(out.back(), std::vector<session::TokenLogprob>(r.logprobs.begin() + ptrdiff_t(logprobs_sent_), r.logprobs.end()));
+  if (r.logprobs && logprobs_sent_ < r.logprobs->size())
+    attach_logprobs(out.back(), std::vector<session::TokenLogprob>(r.logprobs->begin() + ptrdiff_t(logprobs_sent_), r.logprobs->end()));
   if (include_usage_) out.push_back(usage_chunk_json(id_, chat_ ? "chat.completion.chunk" : "text_completion", model_, created_, r));
   return out;
 }

@@ -166,7 +166,7 @@ json Generation::run(const std::function<bool()>& connected) {
     if (!lease || r.finish_reason == "cancelled") throw ApiError(503, "The server is shutting down", "unavailable_error");
     std::set<std::string> ids;
     make_ids_unique(r.tool_calls, ids);
-    return chat_ ? chat_completion_json(id_, endpoints_.model_id_, created_, r, config_.logprobs)
+    return chat_ ? chat_completion_json(id_, endpoints_.model_id_, created_, r)
                  : completion_json(id_, endpoints_.model_id_, created_, r);
   } catch (...) {
     if (here()) endpoints_.metrics_.request_failed();

@@ -266,6 +266,13 @@ std::vector<int32_t> parse_detokenize_request(const json& body) {
   });
 }
 
+namespace {
+
+// The seed the reply was sampled with, so that a client can replay an unseeded request.
+std::string system_fingerprint(const session::ChatResult& r) { return fmt::format("mxlm-seed-{}", r.seed); }
+
+}  // namespace
+
 json usage_json(const session::ChatResult& r) {
   return {{"prompt_tokens", r.prompt_tokens},
           {"completion_tokens", r.completion_tokens},
@@ -284,15 +291,14 @@ json tool_calls_json(const std::vector<session::ToolCall>& calls, size_t first_i
   return out;
 }
 
-json chat_completion_json(const std::string& id, const std::string& model, int64_t created, const session::ChatResult& r,
-                          bool with_logprobs) {
+json chat_completion_json(const std::string& id, const std::string& model, int64_t created, const session::ChatResult& r) {
   json message = {{"role", "assistant"}, {"content", r.text.empty() && !r.tool_calls.empty() ? json() : json(r.text)}};
   if (!r.reasoning.empty()) message["reasoning_content"] = r.reasoning;
   if (!r.tool_calls.empty()) message["tool_calls"] = tool_calls_json(r.tool_calls);
   json choice = {{"index", 0}, {"message", message}, {"finish_reason", r.finish_reason}, {"logprobs", nullptr}};
-  if (with_logprobs) choice["logprobs"] = logprobs_json(r.logprobs);
+  if (r.logprobs) choice["logprobs"] = logprobs_json(*r.logprobs);
   return {{"id", id}, {"object", "chat.completion"}, {"created", created}, {"model", model},
-          {"choices", json::array({choice})}, {"usage", usage_json(r)}};
+          {"system_fingerprint", system_fingerprint(r)}, {"choices", json::array({choice})}, {"usage", usage_json(r)}};
 }
 
 namespace {
@@ -325,6 +331,7 @@ json chat_chunk_json(const std::string& id, const std::string& model, int64_t cr
 
 json completion_json(const std::string& id, const std::string& model, int64_t created, const session::ChatResult& r) {
   return {{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", model},
+          {"system_fingerprint", system_fingerprint(r)},
           {"choices", json::array({{{"index", 0}, {"text", r.text}, {"logprobs", nullptr}, {"finish_reason", r.finish_reason}}})},
           {"usage", usage_json(r)}};
 }

@@ -44,10 +44,9 @@ std::vector<int32_t> parse_detokenize_request(const nlohmann::ordered_json& body
 nlohmann::ordered_json usage_json(const session::ChatResult& r);
 nlohmann::ordered_json tool_calls_json(const std::vector<session::ToolCall>& calls, size_t first_index = 0, bool with_index = false);
 
-// A whole (non-streamed) chat.completion object; with_logprobs when the request asked for them
-// (then choices[0].logprobs is {"content": [...]} even for an empty reply).
+// A whole (non-streamed) chat.completion object.
 nlohmann::ordered_json chat_completion_json(const std::string& id, const std::string& model, int64_t created,
-                                            const session::ChatResult& r, bool with_logprobs = false);
+                                            const session::ChatResult& r);
 // One chat.completion.chunk with the given delta (and finish_reason when not empty).
 nlohmann::ordered_json chat_chunk_json(const std::string& id, const std::string& model, int64_t created,
                                const nlohmann::ordered_json& delta, const std::string& finish_reason = "");

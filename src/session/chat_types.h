@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,7 +60,10 @@ struct ChatResult {
   size_t reasoning_tokens = 0;
   double prefill_tok_s = 0.0;
   double decode_tok_s = 0.0;
-  std::vector<TokenLogprob> logprobs;
+  uint64_t seed = 0;  // the sampler's seed: the request's, or the fresh one drawn for it
+  // One entry per generated token when log-probabilities were asked for (an empty list for a
+  // reply of no tokens), else none.
+  std::optional<std::vector<TokenLogprob>> logprobs;
 };
 
 }  // namespace mxlm::session

@@ -100,8 +100,16 @@ ToolCall parse_xml_call(std::string_view body, const ToolList* tools) {
 }
 
 ToolCall parse_json_call(std::string_view body) {
-  const json v = json::parse(trim(body), nullptr, false);
+  // A second "name" would silently replace the first, which is the one a forced call's guide
+  // checked: such a call is malformed.
+  int names = 0;
+  const json::parser_callback_t count_names = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (depth == 1 && event == json::parse_event_t::key && parsed == "name") ++names;
+    return true;
+  };
+  const json v = json::parse(trim(body), count_names, false);
   if (v.is_discarded() || !v.is_object()) fail("tool call is not valid JSON");
+  if (names > 1) fail("tool call JSON has more than one \"name\"");
   if (!v.contains("name") || !v["name"].is_string()) fail("tool call JSON has no \"name\"");
   ToolCall call;
   call.name = v["name"].get<std::string>();
@@ -215,13 +223,18 @@ ParsedDelta OutputParser::feed(std::string_view text) {
   return out;
 }
 
-ParsedDelta OutputParser::finish() {
+ParsedDelta OutputParser::finish(bool cut_short) {
   ParsedDelta out;
   if (mode_ == Mode::ToolCall) {
     mode_ = Mode::Content;
-    emit(out, std::string(kCallOpen) + call_body_ + pending_);
+    try {
+      // pending_ is only the start of </tool_call>, not part of the body.
+      out.tool_calls.push_back(parse_tool_call(call_body_, tools_));
+    } catch (const Error&) {
+      if (!cut_short) emit(out, std::string(kCallOpen) + call_body_ + pending_);
+    }
     call_body_.clear();
-  } else {
+  } else if (!cut_short) {
     emit(out, pending_);
   }
   pending_.clear();

@@ -34,9 +34,12 @@ class OutputParser {
   OutputParser(bool in_reasoning, const nlohmann::ordered_json* tools);
 
   ParsedDelta feed(std::string_view text);
-  // End of generation: releases held-back text. An unterminated tool call is returned as
-  // content, so nothing the model wrote is lost.
-  ParsedDelta finish();
+  // End of generation: releases held-back text. A tool call left without </tool_call> counts
+  // when its body is a whole call. Otherwise it depends on who ended the generation: the
+  // model (`cut_short` false), and the text is returned as content, so nothing it wrote is
+  // lost; the caller (token limit, stop string, cancellation), and the half-written call is
+  // dropped, as is half a tag, so no markup ever reaches the content.
+  ParsedDelta finish(bool cut_short = false);
 
   bool inside_tool_call() const { return mode_ == Mode::ToolCall; }
 

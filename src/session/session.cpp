@@ -2,10 +2,8 @@
 
 #include <chrono>
 #include <cmath>
-#include <filesystem>
 
 #include "core/error.h"
-#include "formats/json_file.h"
 #include "jinja/chat_template.h"
 #include "jinja/chat_template_file.h"
 #include "sampling/sampler.h"
@@ -17,15 +15,6 @@ namespace mxlm::session {
 using nlohmann::ordered_json;
 
 namespace {
-
-std::vector<int32_t> ids_of(const nlohmann::json& v) {
-  std::vector<int32_t> ids;
-  if (v.is_number_integer()) ids.push_back(v.get<int32_t>());
-  if (v.is_array())
-    for (const auto& x : v)
-      if (x.is_number_integer()) ids.push_back(x.get<int32_t>());
-  return ids;
-}
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -66,9 +55,8 @@ Engine::Engine(const std::string& dir, int threads)
       }()),
       pool(threads),
       batcher(model, pool) {
-  const std::string gen = dir + "/generation_config.json";
-  if (std::filesystem::exists(gen)) generation_config = formats::read_json_file(gen);
-  for (int32_t id : ids_of(generation_config.value("eos_token_id", nlohmann::json()))) stop_ids.push_back(id);
+  generation_config = load_generation_config(dir);
+  stop_ids = generation_config.eos_ids;
   for (int32_t id : model.config().eos_ids) stop_ids.push_back(id);
   if (tokenizer.eos_id()) stop_ids.push_back(*tokenizer.eos_id());
   for (const char* marker : {"<|im_end|>", "<|endoftext|>"})
@@ -181,11 +169,13 @@ ChatResult Session::generate(const std::vector<int32_t>& prompt, bool in_reasoni
   result.prefill_tok_s = double(prompt.size() - result.cached_tokens) / std::max(seconds_since(t0), 1e-9);
 
   sampling::Sampler sampler(config.sampler);
+  result.seed = sampler.seed();
+  if (config.logprobs) result.logprobs.emplace();
   tokenizer::StreamDecoder decoder(e.tokenizer);
   OutputParser parser(in_reasoning, config.tools.is_null() ? nullptr : &config.tools);
   std::vector<int32_t> history = prompt;
   std::string held;  // decoded text not yet released (could still become a stop string)
-  bool in_think = in_reasoning, stop = false;
+  bool in_think = in_reasoning, stop = false, stop_string = false;
   const size_t room = cache_.max_ctx() - prompt.size();
   const size_t limit = config.max_new_tokens < 0 ? room : std::min(room, size_t(config.max_new_tokens));
 
@@ -207,7 +197,7 @@ ChatResult Session::generate(const std::vector<int32_t>& prompt, bool in_reasoni
     for (const std::string& s : config.stop)
       if (const size_t at = held.find(s); !s.empty() && at != std::string::npos) {
         held.resize(at);
-        stop = true;
+        stop = stop_string = true;
       }
     const size_t keep = final || stop ? 0 : stop_prefix_suffix(held, config.stop);
     const std::string_view ready = std::string_view(held).substr(0, held.size() - keep);
@@ -233,7 +223,7 @@ ChatResult Session::generate(const std::vector<int32_t>& prompt, bool in_reasoni
     std::partial_sort(order.begin(), order.begin() + k, order.end(),
                       [&](int32_t a, int32_t b) { return logits[size_t(a)] > logits[size_t(b)]; });
     for (size_t i = 0; i < k; ++i) lp.top.push_back(token_logprob(order[i], lse));
-    result.logprobs.push_back(lp);
+    result.logprobs->push_back(lp);
     pending_logprobs.push_back(std::move(lp));
   };
 
@@ -317,7 +307,9 @@ ChatResult Session::generate(const std::vector<int32_t>& prompt, bool in_reasoni
     }
   }
   release(decoder.flush(), true);
-  if (!raw) deliver(parser.finish());
+  // Stopped from outside (token limit, stop string, cancellation), the model never finished
+  // what it was writing: a half-written tool call is dropped rather than shown as markup.
+  if (!raw) deliver(parser.finish(/*cut_short=*/finish != "stop" || stop_string));
   result.reasoning_tokens = thinking_tokens;
   result.decode_tok_s = double(result.completion_tokens) / std::max(seconds_since(t1), 1e-9);
   result.finish_reason = !result.tool_calls.empty() && finish == "stop" ? "tool_calls" : finish;

@@ -15,6 +15,7 @@
 #include "model/qwen35.h"
 #include "session/chat_types.h"
 #include "session/decode_batcher.h"
+#include "session/generation_config.h"
 #include "session/prompt_cache.h"
 #include "tokenizer/tokenizer.h"
 
@@ -32,7 +33,7 @@ struct Engine {
   nlohmann::ordered_json special_tokens;  // bos_token, eos_token, ... (set while loading the template)
   bool xml_tool_calls = true;             // the template writes Qwen3.5/3.6 XML tool calls, else JSON (ditto)
   jinja::Template chat_template;
-  nlohmann::json generation_config;       // generation_config.json, or empty
+  GenerationConfig generation_config;
   std::vector<int32_t> stop_ids;          // eos ids from generation_config, config and tokenizer
   std::vector<int32_t> added_ids;         // the tokenizer's added tokens (<think>, <tool_call>, ...), sorted
   ThreadPool pool;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <map>
+#include <set>
 
 #include "core/error.h"
 
@@ -74,6 +75,30 @@ TEST(Sampler, TopPKeepsTheSmallestSetReachingTheMass) {
   c.top_p = 0.6f;
   Sampler s(c);
   for (int i = 0; i < 2000; ++i) EXPECT_LT(s.sample(l), 2);
+}
+
+TEST(Sampler, WithoutASeedEachSamplerDrawsAFreshOneThatReplaysItsDraws) {
+  const std::vector<float> uniform(1000, 0.0f);
+  SamplerConfig c;
+  c.temperature = 1.0f;
+  Sampler a(c), b(c);
+  EXPECT_NE(a.seed(), b.seed());
+  std::vector<int32_t> draws_a, draws_b;
+  for (int i = 0; i < 32; ++i) {
+    draws_a.push_back(a.sample(uniform));
+    draws_b.push_back(b.sample(uniform));
+  }
+  EXPECT_NE(draws_a, draws_b);
+  c.seed = a.seed();
+  Sampler replay(c);
+  EXPECT_EQ(replay.seed(), a.seed());
+  for (int i = 0; i < 32; ++i) EXPECT_EQ(replay.sample(uniform), draws_a[size_t(i)]) << i;
+}
+
+TEST(Sampler, FreshSeedsDoNotRepeatWithinTheProcess) {
+  std::set<uint64_t> seeds;
+  for (int i = 0; i < 100000; ++i) seeds.insert(fresh_seed());
+  EXPECT_EQ(seeds.size(), 100000u);
 }
 
 TEST(Sampler, RejectsBadSettings) {

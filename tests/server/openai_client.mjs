@@ -318,10 +318,14 @@ test("tool_choice required and named open a call; the turn cannot end before it"
   assert.equal(free.usage.completion_tokens, 0);
   for (const [choice, opening] of [["required", '<tool_call>\n{"name": "'],
                                    [{ type: "function", function: { name: "get_weather" } }, '<tool_call>\n{"name": "get_weather", "arguments": ']]) {
-    const r = await client.chat.completions.create({ ...base, tool_choice: choice });
+    const r = await client.chat.completions.create({ ...base, tool_choice: choice, logprobs: true });
     assert.equal(r.choices[0].finish_reason, "length", JSON.stringify(choice));
     assert.equal(r.usage.completion_tokens, 24);
-    assert.ok(r.choices[0].message.content.startsWith(opening), r.choices[0].message.content);
+    // The tokens written open the call; cut short by max_tokens, none of it reaches the reply.
+    const written = Buffer.from(r.choices[0].logprobs.content.flatMap((t) => t.bytes)).toString();
+    assert.ok(written.startsWith(opening), written);
+    assert.equal(r.choices[0].message.content, "");
+    assert.equal(r.choices[0].message.tool_calls, undefined);
   }
   const none = await client.chat.completions.create({ ...base, tool_choice: "none", logit_bias: { [idOf("<tool_call>")]: 30 } });
   assert.ok(!(none.choices[0].message.content ?? "").includes("<tool_call>"));
@@ -346,6 +350,18 @@ test("a named tool_choice ends the turn with the complete call, streamed as a to
   assert.equal(s.calls[0].function.name, "get_weather");
   assert.equal(s.calls[0].function.arguments, "{}");
   assert.ok(s.usage.completion_tokens < 40);
+});
+
+test("unseeded requests draw fresh seeds, reported in system_fingerprint, that replay them", async () => {
+  const ask = (extra) => client.chat.completions.create({ model, messages: greeting, max_tokens: 12, temperature: 1, ...extra });
+  const replies = [await ask({}), await ask({}), await ask({})];
+  const seeds = replies.map((r) => r.system_fingerprint.match(/^mxlm-seed-(\d+)$/)[1]);
+  assert.equal(new Set(seeds).size, 3, seeds.join(", "));
+  assert.ok(new Set(replies.map((r) => r.choices[0].message.content)).size > 1, "identical replies at temperature 1");
+  // JSON numbers lose digits past 2^53: replay with a seed that fits, then the seed it reports.
+  const seeded = await ask({ seed: 12345 });
+  assert.equal(seeded.system_fingerprint, "mxlm-seed-12345");
+  assert.equal((await ask({ seed: 12345 })).choices[0].message.content, seeded.choices[0].message.content);
 });
 
 test("response_format json_object: the content is one JSON object", async () => {

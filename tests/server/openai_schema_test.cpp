@@ -178,14 +178,6 @@ TEST(ServerSchema, TokenizeAndDetokenizeBodies) {
             (std::vector<int32_t>{0, 2147483647}));
 }
 
-TEST(ServerSchema, AnEmptyReplyWithLogprobsHasAnEmptyContentList) {
-  session::ChatResult r;
-  r.finish_reason = "length";
-  const json with = chat_completion_json("id", "m", 0, r, /*with_logprobs=*/true);
-  EXPECT_EQ(with["choices"][0]["logprobs"], json({{"content", json::array()}}));
-  EXPECT_TRUE(chat_completion_json("id", "m", 0, r)["choices"][0]["logprobs"].is_null());
-}
-
 TEST(ServerSchema, AcceptsWhatAgentsSend) {
   json b = chat_body();
   b["messages"] = json::parse(R"([
@@ -231,6 +223,14 @@ TEST(ServerSchema, ContextErrorIsWordedForClientsToParse) {
   const json models = models_json("m", 0, 65536);
   EXPECT_EQ(models["data"][0]["context_length"], 65536);
   EXPECT_EQ(models["data"][0]["max_model_len"], 65536);
+}
+
+TEST(ServerSchema, LogprobsAreAListWhenAskedEvenForNoTokens) {
+  session::ChatResult r;
+  r.finish_reason = "stop";
+  EXPECT_TRUE(chat_completion_json("c", "m", 0, r)["choices"][0]["logprobs"].is_null());  // not asked
+  r.logprobs.emplace();
+  EXPECT_EQ(chat_completion_json("c", "m", 0, r)["choices"][0]["logprobs"], json::parse(R"({"content": []})"));
 }
 
 TEST(ServerChunkStream, ToolCallDeltasHaveDistinctIndicesAndUniqueIds) {

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <set>
 #include <thread>
 
 #include "core/error.h"
@@ -151,6 +153,55 @@ TEST_F(SessionTest, RawCompletionIsTheDecodedTextUntouched) {
     if (i < 11) m.forward(std::span<const int32_t>(&out.back(), 1), st, logits, false, ThreadPool(1));
   }
   EXPECT_EQ(r.text, s.engine().tokenizer.decode(out));
+}
+
+TEST_F(SessionTest, UnseededRequestsDrawFreshSeedsAndTheReportedSeedReplaysThem) {
+  testing_support::ExactPrefill exact;  // the replays meet a warm cache: same logits as cold
+  Session s(model("s9"), {1, 4096});
+  ChatConfig c = greedy(16);
+  c.enable_thinking = false;
+  c.sampler.temperature = 1.0f;
+  const ordered_json messages = {{{"role", "user"}, {"content", "Hi"}}};
+  std::vector<ChatResult> unseeded;
+  for (int i = 0; i < 4; ++i) unseeded.push_back(s.send_stream(messages, c, {}));
+  std::set<uint64_t> seeds;
+  std::set<std::string> texts;
+  for (const ChatResult& r : unseeded) {
+    seeds.insert(r.seed);
+    texts.insert(r.text);
+  }
+  EXPECT_EQ(seeds.size(), unseeded.size());
+  EXPECT_GT(texts.size(), 1u);
+  // The same request with a seed: the same text every time, and the seed reported is the one given.
+  for (const ChatResult& r : unseeded) {
+    c.sampler.seed = r.seed;
+    for (int i = 0; i < 2; ++i) {
+      const ChatResult again = s.send_stream(messages, c, {});
+      EXPECT_EQ(again.seed, r.seed);
+      EXPECT_EQ(again.text, r.text);
+    }
+  }
+}
+
+TEST_F(SessionTest, GenerationConfigIsOptionalAndReadStrictly) {
+  const std::string dir = model("s10");
+  ASSERT_TRUE(fs::remove(dir + "/generation_config.json"));
+  Session s(dir, {1, 4096});
+  // The end of the turn is still known (from the tokenizer): a bias towards it ends the reply.
+  ChatConfig c = greedy(8);
+  c.sampler.logit_bias = {{*s.engine().tokenizer.token_to_id("<|im_end|>"), 30.0f}};
+  const ChatResult r = s.send("Hello!", c);
+  EXPECT_EQ(r.finish_reason, "stop");
+  EXPECT_EQ(r.completion_tokens, 0u);
+  std::ofstream(dir + "/generation_config.json") << R"({"eos_token_id": "<|im_end|>"})";
+  try {
+    Session bad(dir, {1, 4096});
+    ADD_FAILURE() << "a string eos_token_id was accepted";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find(dir + "/generation_config.json"), std::string::npos) << message;
+    EXPECT_NE(message.find("eos_token_id"), std::string::npos) << message;
+  }
 }
 
 TEST_F(SessionTest, PromptOverTheContextIsAClearError) {
