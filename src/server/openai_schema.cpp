@@ -160,9 +160,19 @@ void read_stream(const Field& body, bool& stream, bool& include_usage) {
   include_usage = body["stream_options"]["include_usage"].opt_boolean().value_or(false);
 }
 
+// A function name as OpenAI allows it (letters, digits, '_', '-'), also with '.' and ':' as
+// namespaced tools use them: nothing that could end a tag in the template's tool-call markup.
+void check_function_name(const Field& name) {
+  const std::string n = name.string();
+  const bool ok = !n.empty() && n.size() <= 128 && std::all_of(n.begin(), n.end(), [](unsigned char ch) {
+    return std::isalnum(ch) || ch == '_' || ch == '-' || ch == '.' || ch == ':';
+  });
+  if (!ok) name.reject("a function name of 1 to 128 letters, digits, '_', '-', '.' or ':'");
+}
+
 void read_tools(const Field& body, session::ChatConfig& c) {
   const Field tools = body["tools"];
-  for (size_t i = 0; i < tools.size(); ++i) tools[i]["function"]["name"].string();
+  for (size_t i = 0; i < tools.size(); ++i) check_function_name(tools[i]["function"]["name"]);
   if (tools.size() > 0) c.tools = tools.json();
   const Field choice = body["tool_choice"];
   if (choice.is_string()) {

@@ -119,6 +119,18 @@ TEST(ServerSchema, ParsedBodiesAreCheckedLikeBuiltOnes) {
   EXPECT_EQ(r.config.sampler.top_k, 0);
 }
 
+TEST(ServerSchema, ToolNamesCannotBreakTheCallMarkup) {
+  auto with_tool = [](const std::string& name) {
+    json b = chat_body();
+    b["tools"] = {{{"type", "function"}, {"function", {{"name", name}, {"parameters", json::object()}}}}};
+    return b;
+  };
+  for (const std::string& name : std::vector<std::string>{"", "a>b", "get weather", "x\ny", "</function>", std::string(129, 'a')})
+    EXPECT_EQ(rejection(with_tool(name)), std::make_pair(400, std::string("tools"))) << name;
+  for (const std::string& name : std::vector<std::string>{"get_weather", "mcp__fs__read-file", "browser.search", "ns:tool", std::string(128, 'a')})
+    EXPECT_EQ(rejection(with_tool(name)).first, 200) << name;
+}
+
 TEST(ServerSchema, LogitBiasKeysAreCanonicalTokenIds) {
   for (const char* key : {" 1", "+1", "01", "-1", "1 ", "1e3", "", "x", "4294967296", "2147483648"}) {
     json b = chat_body();
