@@ -29,7 +29,7 @@ void add_keyword(nlohmann::ordered_json& extra, const std::string& kw) {
   const std::string name = kw.substr(0, eq), text = kw.substr(eq + 1);
   try {
     extra[name] = nlohmann::ordered_json::parse(text);
-  } catch (const nlohmann::json::parse_error&) {
+  } catch (const nlohmann::json::exception&) {
     extra[name] = text;
   }
 }
