@@ -1,10 +1,15 @@
 // `mxlm serve`: the OpenAI-compatible HTTP server (src/server) over one model.
 #include <fmt/format.h>
 
+#include <malloc.h>
+#include <pthread.h>
+
+#include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <pthread.h>
+#include <future>
 
 #include "command.h"
 #include "core/error.h"
@@ -26,6 +31,9 @@ struct ServeArgs {
 
 constexpr size_t kDefaultCtx = 65536;
 constexpr size_t kMinCtx = 4096;
+// Connections beyond the slots and the queue: health checks, metrics, tokenize, clients between
+// requests.
+constexpr size_t kSpareConnections = 32;
 
 // Bytes of RAM the kernel could give us now (MemAvailable), 0 if unknown.
 uint64_t available_memory() {
@@ -82,31 +90,70 @@ std::string default_model_id(std::string path) {
   return name.empty() ? path : name;
 }
 
+struct Loaded {
+  std::shared_ptr<session::Engine> engine;
+  server::SchedulerOptions options;
+};
+
+Loaded load(const ServeArgs& a) {
+  const std::string dir = hub::resolve_model_path(a.model);
+  Loaded l;
+  l.engine = std::make_shared<session::Engine>(dir, a.threads);
+  l.options.slots = a.parallel;
+  l.options.max_queue = a.queue;
+  l.options.session.threads = a.threads;
+  l.options.session.ctx = choose_context(a, l.engine->model.config(), dir);
+  return l;
+}
+
+// A signal among `signals` that arrived, waiting up to `timeout` for one; 0 when none did.
+int take_signal(const sigset_t& signals, std::chrono::milliseconds timeout) {
+  const auto s = std::chrono::duration_cast<std::chrono::seconds>(timeout);
+  const timespec wait{time_t(s.count()), long(std::chrono::nanoseconds(timeout - s).count())};
+  const int signal = sigtimedwait(&signals, nullptr, &wait);
+  return signal > 0 ? signal : 0;
+}
+
 void serve(const ServeArgs& a) {
-  // Signals are taken by sigwait below; every thread started from here inherits the mask.
+  // Request bodies and their parses are large buffers that live for one request. glibc gives
+  // threads malloc arenas of their own (up to eight per core) and keeps each arena's high-water
+  // mark, and once the first large buffer is freed it serves the next ones from those arenas
+  // instead of mapping them (its mmap threshold rises up to 32 MiB): memory piles up over
+  // requests spread across connection threads. Two arenas serve threads that do I/O and JSON,
+  // and a fixed threshold returns large buffers to the system when freed. Before any thread.
+  mallopt(M_ARENA_MAX, 2);
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  // Signals are taken by sigtimedwait below; every thread started from here inherits the mask.
+  // An ignored signal is discarded rather than left pending, and shells start background jobs
+  // with SIGINT ignored: both are set back to their default first.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   std::signal(SIGPIPE, SIG_IGN);  // a client that hangs up is a failed write, not a dead server
 
   server::Endpoints endpoints(a.model_id.empty() ? default_model_id(a.model) : a.model_id);
   server::HttpOptions http = a.http;
-  http.threads = std::max<size_t>(http.threads, a.parallel + a.queue + 8);
+  http.connections = a.parallel + a.queue + kSpareConnections;
   server::HttpServer server(endpoints, http);
   server.start();  // /health answers 503 while the model loads
   const std::string url = fmt::format("http://{}:{}", http.host, server.port());
   fmt::print(stderr, "mxlm serve: loading {} (GET {}/health answers 503 until ready)\n", a.model, url);
 
-  const std::string dir = hub::resolve_model_path(a.model);
-  auto engine = std::make_shared<session::Engine>(dir, a.threads);
-  server::SchedulerOptions options;
-  options.slots = a.parallel;
-  options.max_queue = a.queue;
-  options.session.threads = a.threads;
-  options.session.ctx = choose_context(a, engine->model.config(), dir);
-  endpoints.set_ready(engine, options);
+  // Loading (or downloading) cannot be interrupted, so it runs on a thread of its own and a
+  // signal meanwhile ends the process without waiting for it. A failed load throws from get();
+  // the server stops as the stack unwinds, and the CLI reports the error.
+  std::future<Loaded> loading = std::async(std::launch::async, [&a] { return load(a); });
+  while (loading.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+    if (take_signal(signals, std::chrono::milliseconds(50))) {
+      fmt::print(stderr, "mxlm serve: stopping (the model had not finished loading)\n");
+      std::_Exit(0);
+    }
+  const Loaded loaded = loading.get();
+  endpoints.set_ready(loaded.engine, loaded.options);
   fmt::print(stderr, "mxlm serve: model '{}' ready; listening on {} (OpenAI base URL {}/v1)\n", endpoints.model_id(), url,
              url);
 
@@ -114,7 +161,12 @@ void serve(const ServeArgs& a) {
   sigwait(&signals, &signal);
   fmt::print(stderr, "mxlm serve: stopping\n");
   endpoints.shutdown();
-  server.stop();
+  if (!server.stop()) {
+    // A generation notices its cancellation at its next token, which a long prompt's prefill
+    // can put minutes away; a stop must not wait for it.
+    fmt::print(stderr, "mxlm serve: a generation had not stopped; exiting without it\n");
+    std::_Exit(0);
+  }
 }
 
 void setup(CLI::App& app) {
@@ -122,7 +174,8 @@ void setup(CLI::App& app) {
   app.add_option("-m,--model", a->model, "Model directory or hub id ORG/NAME")->required();
   app.add_option("--host", a->http.host, "Address to listen on (0.0.0.0 exposes the server to the network)");
   app.add_option("--port", a->http.port, "Port to listen on (0: any free port)")->check(CLI::Range(0, 65535));
-  app.add_option("--api-key", a->http.api_key, "Require 'Authorization: Bearer KEY' on API requests")
+  app.add_option("--api-key", a->http.api_key,
+                 "Require the key on API requests ('Authorization: Bearer KEY' or 'x-api-key: KEY')")
       ->envname("MXLM_API_KEY");
   app.add_option("--model-id", a->model_id, "Model name clients use (default: the model directory's name)");
   app.add_option("--parallel", a->parallel, "Requests generated at once, each in its own slot and KV cache")
