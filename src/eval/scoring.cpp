@@ -8,7 +8,7 @@
 
 namespace mxlm::eval {
 
-size_t score_windows(model::Qwen35& model, std::span<const int32_t> tokens, size_t ctx, size_t max_chunks,
+size_t score_windows(const model::Qwen35& model, std::span<const int32_t> tokens, size_t ctx, size_t max_chunks,
                      const ThreadPool& pool, const ScoreFn& fn) {
   if (ctx < 4) fail("--ctx must be at least 4 (got {})", ctx);
   const size_t windows = tokens.size() / ctx;
@@ -17,10 +17,11 @@ size_t score_windows(model::Qwen35& model, std::span<const int32_t> tokens, size
   const size_t V = size_t(model.config().vocab);
   std::vector<float> logits(ctx * V);
   model::State state = model.new_state(ctx);
+  model::Activations act = model.new_activations();
   for (size_t w = 0; w < n; ++w) {
     state.reset();
     const auto window = tokens.subspan(w * ctx, ctx);
-    model.forward(window, state, logits, true, pool);
+    model.forward(window, state, logits, true, act, pool);
     for (size_t i = ctx / 2; i + 1 < ctx; ++i) fn(std::span<const float>(logits).subspan(i * V, V), window[i + 1]);
   }
   return n;

@@ -20,7 +20,7 @@ using ScoreFn = std::function<void(std::span<const float> logits, int32_t next)>
 
 // Returns the number of windows run (at most max_chunks when it is > 0). Throws when the text
 // is shorter than one window.
-size_t score_windows(model::Qwen35& model, std::span<const int32_t> tokens, size_t ctx, size_t max_chunks,
+size_t score_windows(const model::Qwen35& model, std::span<const int32_t> tokens, size_t ctx, size_t max_chunks,
                      const ThreadPool& pool, const ScoreFn& fn);
 
 // Base-model distributions saved for a later KLD run: per scored position the top-k logits,

@@ -139,12 +139,8 @@ nlohmann::json read_config(const std::string& dir) {
   return formats::read_json_file(dir + "/config.json");
 }
 
-// The files are mapped (quick to start), or with MXLM_RESIDENT=1 read into memory when they take
-// at most half of the memory available: faster to stream at every decode step than mapped
-// page-cache pages (MappedFile), at seconds of start-up per few GB.
-bool load_resident(const std::string& dir) {
-  const char* e = std::getenv("MXLM_RESIDENT");
-  if (!e || std::string(e) == "0") return false;
+// Whether a resident load fits: the files take at most half of the memory available.
+bool fits_resident(const std::string& dir) {
   std::error_code ec;
   uint64_t total = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
@@ -154,31 +150,13 @@ bool load_resident(const std::string& dir) {
 
 }  // namespace
 
-Qwen35::Qwen35(const std::string& dir) : Qwen35(dir, read_config(dir)) {}
+Qwen35::Qwen35(const std::string& dir, const LoadOptions& options) : Qwen35(dir, read_config(dir), options) {}
 
-Qwen35::Qwen35(const std::string& dir, const nlohmann::json& config)
-    : store_(dir, load_resident(dir)),
+Qwen35::Qwen35(const std::string& dir, const nlohmann::json& config, const LoadOptions& options)
+    : store_(dir, options.resident && fits_resident(dir)),
       config_(Qwen35Config::from_json(config, dir + "/config.json")),
       rope_(size_t(config_.rot_dim()), config_.rope_theta) {
   bind_weights(QuantizationConfig::from_json(config, dir + "/config.json"));
-  const Qwen35Config& c = config_;
-  const size_t cap = kMicroBatch;
-  const size_t wide = size_t(std::max({c.n_heads * 2 * c.head_dim, c.conv_dim(), c.intermediate}));
-  const size_t mid = size_t(std::max(c.n_heads * c.head_dim, c.value_dim()));
-  act_.capacity = cap;
-  act_.x.resize(cap * c.hidden);
-  act_.xn.resize(cap * c.hidden);
-  act_.mix.resize(cap * c.hidden);
-  act_.proj.resize(cap * wide);
-  act_.proj2.resize(cap * c.intermediate);
-  act_.z.resize(cap * c.value_dim());
-  act_.a.resize(cap * c.lin_v_heads);
-  act_.b.resize(cap * c.lin_v_heads);
-  act_.q.resize(cap * mid);
-  act_.gate.resize(cap * mid);
-  act_.core.resize(cap * mid);
-  act_.k.resize(cap * size_t(c.n_kv_heads * c.head_dim));
-  act_.v.resize(cap * size_t(c.n_kv_heads * c.head_dim));
 }
 
 void Qwen35::bind_weights(const QuantizationConfig& quantization) {
@@ -287,6 +265,29 @@ void Qwen35::rebind_matrix(std::string_view module, const QTensor& w) {
   fail("the model has no weight matrix '{}'", module);
 }
 
+Activations Qwen35::new_activations() const {
+  const Qwen35Config& c = config_;
+  const size_t cap = kMicroBatch;
+  const size_t wide = size_t(std::max({c.n_heads * 2 * c.head_dim, c.conv_dim(), c.intermediate}));
+  const size_t mid = size_t(std::max(c.n_heads * c.head_dim, c.value_dim()));
+  Activations act;
+  act.capacity = cap;
+  act.x.resize(cap * c.hidden);
+  act.xn.resize(cap * c.hidden);
+  act.mix.resize(cap * c.hidden);
+  act.proj.resize(cap * wide);
+  act.proj2.resize(cap * c.intermediate);
+  act.z.resize(cap * c.value_dim());
+  act.a.resize(cap * c.lin_v_heads);
+  act.b.resize(cap * c.lin_v_heads);
+  act.q.resize(cap * mid);
+  act.gate.resize(cap * mid);
+  act.core.resize(cap * mid);
+  act.k.resize(cap * size_t(c.n_kv_heads * c.head_dim));
+  act.v.resize(cap * size_t(c.n_kv_heads * c.head_dim));
+  return act;
+}
+
 State Qwen35::new_state(size_t max_ctx) const {
   const Qwen35Config& c = config_;
   StateShape s;
@@ -298,34 +299,22 @@ State Qwen35::new_state(size_t max_ctx) const {
   return State(s, max_ctx);
 }
 
+// The layers' matrices: what every token reads besides the embedding row and the output head.
+template <class F>
+void Qwen35::for_each_layer_matrix(F&& f) const {
+  for (const auto& [name, w] : matrices_of(*this))
+    if (name != "embed_tokens" && name != "lm_head") f(*w);
+}
+
 uint64_t Qwen35::decode_weight_bytes() const {
   uint64_t total = lm_head_.stored_bytes() + embed_.stored_bytes() / uint64_t(config_.vocab);
-  for (const LayerWeights& l : layers_) {
-    total += l.gate.stored_bytes() + l.up.stored_bytes() + l.down.stored_bytes();
-    if (l.kind == LayerKind::FullAttention) {
-      const AttentionWeights& a = l.attn;
-      total += a.q_proj.stored_bytes() + a.k_proj.stored_bytes() + a.v_proj.stored_bytes() + a.o_proj.stored_bytes();
-    } else {
-      const DeltaNetWeights& d = l.delta;
-      total += d.in_proj_qkv.stored_bytes() + d.in_proj_z.stored_bytes() + d.in_proj_a.stored_bytes() +
-               d.in_proj_b.stored_bytes() + d.out_proj.stored_bytes();
-    }
-  }
+  for_each_layer_matrix([&](const QTensor& w) { total += w.stored_bytes(); });
   return total;
 }
 
 double Qwen35::matmul_params_per_token() const {
   double total = 0;
-  auto add = [&](const QTensor& w) { total += double(w.rows) * double(w.cols); };
-  for (const LayerWeights& l : layers_) {
-    add(l.gate), add(l.up), add(l.down);
-    if (l.kind == LayerKind::FullAttention) {
-      add(l.attn.q_proj), add(l.attn.k_proj), add(l.attn.v_proj), add(l.attn.o_proj);
-    } else {
-      add(l.delta.in_proj_qkv), add(l.delta.in_proj_z), add(l.delta.in_proj_a), add(l.delta.in_proj_b);
-      add(l.delta.out_proj);
-    }
-  }
+  for_each_layer_matrix([&](const QTensor& w) { total += double(w.rows) * double(w.cols); });
   return total;
 }
 
@@ -338,8 +327,8 @@ void Qwen35::check_tokens(std::span<const int32_t> tokens) const {
     if (id < 0 || id >= config_.vocab) fail("token id {} is out of range (vocabulary of {})", id, config_.vocab);
 }
 
-void Qwen35::forward(std::span<const int32_t> tokens, State& state, std::span<float> logits,
-                     bool all_logits, const ThreadPool& pool) {
+void Qwen35::forward(std::span<const int32_t> tokens, State& state, std::span<float> logits, bool all_logits,
+                     Activations& act, const ThreadPool& pool) const {
   const size_t n = tokens.size(), V = size_t(config_.vocab), E = size_t(config_.hidden);
   check_tokens(tokens);
   if (state.pos() + n > state.max_ctx())
@@ -348,25 +337,25 @@ void Qwen35::forward(std::span<const int32_t> tokens, State& state, std::span<fl
 
   for (size_t b0 = 0; b0 < n; b0 += kMicroBatch) {
     const size_t nb = std::min(kMicroBatch, n - b0);
-    embed(tokens.subspan(b0, nb));
+    embed(tokens.subspan(b0, nb), act);
     const Segment whole{&state, 0, nb};
-    run_layers({&whole, 1}, nb, pool);
+    run_layers({&whole, 1}, nb, act, pool);
     if (logits.empty()) continue;
-    float* xn = act_.xn.data();
+    float* xn = act.xn.data();
     if (all_logits) {
-      kernels::rms_norm(act_.x.data(), final_norm_.data(), nb, E, config_.rms_eps, xn);
-      if (observer_) observer_(-1, "lm_head", xn, nb, E);
+      kernels::rms_norm(act.x.data(), final_norm_.data(), nb, E, config_.rms_eps, xn);
+      if (act.observer) act.observer(-1, "lm_head", xn, nb, E);
       kernels::matmul(lm_head_, xn, nb, logits.data() + b0 * V, pool);
     } else if (b0 + nb == n) {
-      kernels::rms_norm(act_.x.data() + (nb - 1) * E, final_norm_.data(), 1, E, config_.rms_eps, xn);
-      if (observer_) observer_(-1, "lm_head", xn, 1, E);
+      kernels::rms_norm(act.x.data() + (nb - 1) * E, final_norm_.data(), 1, E, config_.rms_eps, xn);
+      if (act.observer) act.observer(-1, "lm_head", xn, 1, E);
       kernels::matmul(lm_head_, xn, 1, logits.data(), pool);
     }
   }
 }
 
 void Qwen35::decode(std::span<const int32_t> tokens, std::span<State* const> states, std::span<float> logits,
-                    const ThreadPool& pool) {
+                    Activations& act, const ThreadPool& pool) const {
   const size_t B = tokens.size(), V = size_t(config_.vocab), E = size_t(config_.hidden);
   check_tokens(tokens);
   MXLM_CHECK(states.size() == B && logits.size() == B * V && B <= kMicroBatch);
@@ -377,56 +366,57 @@ void Qwen35::decode(std::span<const int32_t> tokens, std::span<State* const> sta
     MXLM_CHECK(std::find(states.begin(), states.begin() + ptrdiff_t(b), s) == states.begin() + ptrdiff_t(b));
     segments.push_back({s, b, 1});
   }
-  embed(tokens);
-  run_layers(segments, B, pool);
-  kernels::rms_norm(act_.x.data(), final_norm_.data(), B, E, config_.rms_eps, act_.xn.data());
-  if (observer_) observer_(-1, "lm_head", act_.xn.data(), B, E);
-  kernels::matmul(lm_head_, act_.xn.data(), B, logits.data(), pool);
+  embed(tokens, act);
+  run_layers(segments, B, act, pool);
+  kernels::rms_norm(act.x.data(), final_norm_.data(), B, E, config_.rms_eps, act.xn.data());
+  if (act.observer) act.observer(-1, "lm_head", act.xn.data(), B, E);
+  kernels::matmul(lm_head_, act.xn.data(), B, logits.data(), pool);
 }
 
-void Qwen35::embed(std::span<const int32_t> tokens) {
+void Qwen35::embed(std::span<const int32_t> tokens, Activations& act) const {
   const size_t E = size_t(config_.hidden);
   for (size_t t = 0; t < tokens.size(); ++t)
-    quant::dequantize_rows(embed_, tokens[t], tokens[t] + 1, act_.x.data() + t * E);
+    quant::dequantize_rows(embed_, tokens[t], tokens[t] + 1, act.x.data() + t * E);
 }
 
-void Qwen35::run_layers(std::span<const Segment> segments, size_t rows, const ThreadPool& pool) {
-  for (size_t i = 0; i < layers_.size(); ++i) layer(i, rows, segments, pool);
+void Qwen35::run_layers(std::span<const Segment> segments, size_t rows, Activations& act, const ThreadPool& pool) const {
+  for (size_t i = 0; i < layers_.size(); ++i) layer(i, rows, segments, act, pool);
   for (const Segment& s : segments) s.state->advance(s.n);
 }
 
 // h = x + Mixer(norm(x));  x' = h + MLP(norm(h))
-void Qwen35::layer(size_t i, size_t n, std::span<const Segment> segments, const ThreadPool& pool) {
+void Qwen35::layer(size_t i, size_t n, std::span<const Segment> segments, Activations& act,
+                   const ThreadPool& pool) const {
   const LayerWeights& w = layers_[i];
   const size_t count = n * size_t(config_.hidden);
-  kernels::rms_norm(act_.x.data(), w.input_norm.data(), n, size_t(config_.hidden), config_.rms_eps, act_.xn.data());
+  kernels::rms_norm(act.x.data(), w.input_norm.data(), n, size_t(config_.hidden), config_.rms_eps, act.xn.data());
   if (w.kind == LayerKind::FullAttention)
-    attention(w, i, n, segments, pool);
+    attention(w, i, n, segments, act, pool);
   else
-    delta_net(w, i, n, segments, pool);
-  kernels::add_inplace(act_.x.data(), act_.mix.data(), count);
-  kernels::rms_norm(act_.x.data(), w.post_norm.data(), n, size_t(config_.hidden), config_.rms_eps, act_.xn.data());
-  mlp(w, n, pool);
-  kernels::add_inplace(act_.x.data(), act_.mix.data(), count);
+    delta_net(w, i, n, segments, act, pool);
+  kernels::add_inplace(act.x.data(), act.mix.data(), count);
+  kernels::rms_norm(act.x.data(), w.post_norm.data(), n, size_t(config_.hidden), config_.rms_eps, act.xn.data());
+  mlp(w, n, act, pool);
+  kernels::add_inplace(act.x.data(), act.mix.data(), count);
 }
 
 // Gated attention: q_proj yields per head [query | gate]; q and k get their own zero-centred
 // RMSNorm and partial RoPE; the attention output is multiplied by sigmoid(gate).
 void Qwen35::attention(const LayerWeights& w, size_t i, size_t n, std::span<const Segment> segments,
-                       const ThreadPool& pool) {
+                       Activations& act, const ThreadPool& pool) const {
   const Qwen35Config& c = config_;
   const size_t H = size_t(c.n_heads), Hkv = size_t(c.n_kv_heads), D = size_t(c.head_dim);
   const size_t kv_dim = Hkv * D;
-  float* qg = act_.proj.data();  // [n, H, 2D]
-  float* q = act_.q.data();      // [n, H, D]
-  float* gate = act_.gate.data();
-  float* k = act_.k.data();      // [n, Hkv, D]
-  float* v = act_.v.data();
-  if (observer_)
-    for (const char* m : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"}) observe(w, m, act_.xn.data(), n, size_t(c.hidden));
-  kernels::matmul(w.attn.q_proj, act_.xn.data(), n, qg, pool);
-  kernels::matmul(w.attn.k_proj, act_.xn.data(), n, k, pool);
-  kernels::matmul(w.attn.v_proj, act_.xn.data(), n, v, pool);
+  float* qg = act.proj.data();  // [n, H, 2D]
+  float* q = act.q.data();      // [n, H, D]
+  float* gate = act.gate.data();
+  float* k = act.k.data();      // [n, Hkv, D]
+  float* v = act.v.data();
+  if (act.observer)
+    for (const char* m : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"}) observe(act, w, m, act.xn.data(), n, size_t(c.hidden));
+  kernels::matmul(w.attn.q_proj, act.xn.data(), n, qg, pool);
+  kernels::matmul(w.attn.k_proj, act.xn.data(), n, k, pool);
+  kernels::matmul(w.attn.v_proj, act.xn.data(), n, v, pool);
   for (size_t th = 0; th < n * H; ++th) {
     std::copy_n(qg + th * 2 * D, D, q + th * D);
     std::copy_n(qg + th * 2 * D + D, D, gate + th * D);
@@ -442,33 +432,33 @@ void Qwen35::attention(const LayerWeights& w, size_t i, size_t n, std::span<cons
     std::copy_n(k + s.row0 * kv_dim, s.n * kv_dim, ls.k.data() + pos0 * kv_dim);
     std::copy_n(v + s.row0 * kv_dim, s.n * kv_dim, ls.v.data() + pos0 * kv_dim);
     kernels::causal_attention({H, Hkv, D}, qs, s.n, pos0, ls.k.data(), ls.v.data(), 1.0f / std::sqrt(float(D)),
-                              act_.core.data() + s.row0 * H * D, pool);
+                              act.core.data() + s.row0 * H * D, pool);
   }
-  for (size_t j = 0; j < n * H * D; ++j) act_.core[j] *= kernels::sigmoid(gate[j]);
-  observe(w, "self_attn.o_proj", act_.core.data(), n, H * D);
-  kernels::matmul(w.attn.o_proj, act_.core.data(), n, act_.mix.data(), pool);
+  for (size_t j = 0; j < n * H * D; ++j) act.core[j] *= kernels::sigmoid(gate[j]);
+  observe(act, w, "self_attn.o_proj", act.core.data(), n, H * D);
+  kernels::matmul(w.attn.o_proj, act.core.data(), n, act.mix.data(), pool);
 }
 
 // Gated DeltaNet: short causal conv + SiLU over [q|k|v], L2-normalised q (scaled 1/√Dk) and k,
 // β = sigmoid(b), g = −exp(A_log)·softplus(a + dt_bias), the delta rule, then a per-head
 // RMSNorm gated by silu(z).
 void Qwen35::delta_net(const LayerWeights& w, size_t i, size_t n, std::span<const Segment> segments,
-                       const ThreadPool& pool) {
+                       Activations& act, const ThreadPool& pool) const {
   const Qwen35Config& c = config_;
   const DeltaNetWeights& d = w.delta;
   const size_t C = size_t(c.conv_dim()), Hk = size_t(c.lin_k_heads), Hv = size_t(c.lin_v_heads);
   const size_t Dk = size_t(c.lin_k_dim), Dv = size_t(c.lin_v_dim), key_dim = Hk * Dk;
-  float* qkv = act_.proj.data();  // [n, C]
-  float* z = act_.z.data();
-  float* a = act_.a.data();
-  float* b = act_.b.data();
-  if (observer_)
+  float* qkv = act.proj.data();  // [n, C]
+  float* z = act.z.data();
+  float* a = act.a.data();
+  float* b = act.b.data();
+  if (act.observer)
     for (const char* m : {"linear_attn.in_proj_qkv", "linear_attn.in_proj_z", "linear_attn.in_proj_b", "linear_attn.in_proj_a"})
-      observe(w, m, act_.xn.data(), n, size_t(c.hidden));
-  kernels::matmul(d.in_proj_qkv, act_.xn.data(), n, qkv, pool);
-  kernels::matmul(d.in_proj_z, act_.xn.data(), n, z, pool);
-  kernels::matmul(d.in_proj_b, act_.xn.data(), n, b, pool);
-  kernels::matmul(d.in_proj_a, act_.xn.data(), n, a, pool);
+      observe(act, w, m, act.xn.data(), n, size_t(c.hidden));
+  kernels::matmul(d.in_proj_qkv, act.xn.data(), n, qkv, pool);
+  kernels::matmul(d.in_proj_z, act.xn.data(), n, z, pool);
+  kernels::matmul(d.in_proj_b, act.xn.data(), n, b, pool);
+  kernels::matmul(d.in_proj_a, act.xn.data(), n, a, pool);
   for (const Segment& s : segments)
     kernels::causal_conv_silu(qkv + s.row0 * C, s.n, C, d.conv.data(), size_t(c.conv_kernel),
                               s.state->layer(i).conv.data());
@@ -485,26 +475,26 @@ void Qwen35::delta_net(const LayerWeights& w, size_t i, size_t n, std::span<cons
     const float* qs = qkv + s.row0 * C;
     const kernels::DeltaRuleInputs in{qs, qs + key_dim, C, qs + 2 * key_dim, C, b + s.row0 * Hv, a + s.row0 * Hv};
     float* recurrent = s.state->layer(i).recurrent.data();
-    float* out = act_.core.data() + s.row0 * Hv * Dv;
+    float* out = act.core.data() + s.row0 * Hv * Dv;
     if (s.n == 1)
       kernels::delta_rule_recurrent(shape, in, s.n, recurrent, out, pool);
     else
       kernels::delta_rule_chunked(shape, in, s.n, recurrent, out, pool);
   }
-  kernels::gated_rms_norm(act_.core.data(), z, d.norm.data(), n * Hv, Dv, c.rms_eps, act_.core.data());
-  observe(w, "linear_attn.out_proj", act_.core.data(), n, Hv * Dv);
-  kernels::matmul(d.out_proj, act_.core.data(), n, act_.mix.data(), pool);
+  kernels::gated_rms_norm(act.core.data(), z, d.norm.data(), n * Hv, Dv, c.rms_eps, act.core.data());
+  observe(act, w, "linear_attn.out_proj", act.core.data(), n, Hv * Dv);
+  kernels::matmul(d.out_proj, act.core.data(), n, act.mix.data(), pool);
 }
 
-void Qwen35::mlp(const LayerWeights& w, size_t n, const ThreadPool& pool) {
+void Qwen35::mlp(const LayerWeights& w, size_t n, Activations& act, const ThreadPool& pool) const {
   const size_t I = size_t(config_.intermediate);
-  if (observer_)
-    for (const char* m : {"mlp.gate_proj", "mlp.up_proj"}) observe(w, m, act_.xn.data(), n, size_t(config_.hidden));
-  kernels::matmul(w.gate, act_.xn.data(), n, act_.proj.data(), pool);
-  kernels::matmul(w.up, act_.xn.data(), n, act_.proj2.data(), pool);
-  kernels::swiglu(act_.proj.data(), act_.proj2.data(), n * I, act_.proj.data());
-  observe(w, "mlp.down_proj", act_.proj.data(), n, I);
-  kernels::matmul(w.down, act_.proj.data(), n, act_.mix.data(), pool);
+  if (act.observer)
+    for (const char* m : {"mlp.gate_proj", "mlp.up_proj"}) observe(act, w, m, act.xn.data(), n, size_t(config_.hidden));
+  kernels::matmul(w.gate, act.xn.data(), n, act.proj.data(), pool);
+  kernels::matmul(w.up, act.xn.data(), n, act.proj2.data(), pool);
+  kernels::swiglu(act.proj.data(), act.proj2.data(), n * I, act.proj.data());
+  observe(act, w, "mlp.down_proj", act.proj.data(), n, I);
+  kernels::matmul(w.down, act.proj.data(), n, act.mix.data(), pool);
 }
 
 }  // namespace mxlm::model

@@ -74,16 +74,6 @@ struct LayerWeights {
   QTensor down;      // [hidden, intermediate]
 };
 
-// Scratch for one micro-batch of up to `capacity` tokens, allocated once.
-struct Activations {
-  size_t capacity = 0;
-  std::vector<float> x, xn, mix;   // [n, hidden]
-  std::vector<float> proj, proj2;  // [n, max(q_proj rows, conv_dim, intermediate)]
-  std::vector<float> z, a, b;      // DeltaNet: [n, value_dim], [n, Hv], [n, Hv]
-  std::vector<float> q, gate, core;  // [n, H·D] (attention) / [n, value_dim] (DeltaNet output)
-  std::vector<float> k, v;           // attention: [n, Hkv·D], copied into each sequence's cache
-};
-
 // Sees the input of every matrix product before it runs: the layer (−1 for the output head),
 // the module inside it ("self_attn.q_proj", "linear_attn.out_proj", "mlp.down_proj"; "lm_head")
 // and the activations x [n, cols]. Used to collect importance matrices; weights that read the
@@ -91,28 +81,48 @@ struct Activations {
 using InputObserver =
     std::function<void(int64_t layer, std::string_view module, const float* x, size_t n, size_t cols)>;
 
+// Scratch for one micro-batch of up to `capacity` tokens, allocated once by whoever runs the
+// model (Qwen35::new_activations), so that one loaded model serves several callers.
+struct Activations {
+  size_t capacity = 0;
+  std::vector<float> x, xn, mix;   // [n, hidden]
+  std::vector<float> proj, proj2;  // [n, max(q_proj rows, conv_dim, intermediate)]
+  std::vector<float> z, a, b;      // DeltaNet: [n, value_dim], [n, Hv], [n, Hv]
+  std::vector<float> q, gate, core;  // [n, H·D] (attention) / [n, value_dim] (DeltaNet output)
+  std::vector<float> k, v;           // attention: [n, Hkv·D], copied into each sequence's cache
+  InputObserver observer;            // empty unless collecting statistics
+};
+
+// How a checkpoint's files are brought into memory.
+struct LoadOptions {
+  // Read the weights into (huge-page) memory when they take at most half of what is available:
+  // faster to stream at every decode step than mapped page-cache pages, at seconds of start-up
+  // per few GB. Otherwise, and by default, they are mapped.
+  bool resident = false;
+};
+
 class Qwen35 {
  public:
-  // Loads config.json and binds every weight as a view into the mmap'd safetensors.
-  explicit Qwen35(const std::string& dir);
-  Qwen35(const std::string& dir, const nlohmann::json& config);
+  // Loads config.json and binds every weight as a view into the safetensors files.
+  explicit Qwen35(const std::string& dir, const LoadOptions& options = {});
+  Qwen35(const std::string& dir, const nlohmann::json& config, const LoadOptions& options = {});
 
   const Qwen35Config& config() const { return config_; }
   State new_state(size_t max_ctx) const;
+  // Scratch for micro-batches of up to kMicroBatch tokens.
+  Activations new_activations() const;
 
   // Runs `tokens` at positions state.pos()… and advances the state. When `logits` is not empty
-  // it receives [rows, vocab]: every position when all_logits, else the last one only.
-  void forward(std::span<const int32_t> tokens, State& state, std::span<float> logits,
-               bool all_logits, const ThreadPool& pool);
+  // it receives [rows, vocab]: every position when all_logits, else the last one only. `act` is
+  // the caller's scratch; the model itself is not changed, so callers may share it.
+  void forward(std::span<const int32_t> tokens, State& state, std::span<float> logits, bool all_logits,
+               Activations& act, const ThreadPool& pool) const;
 
   // One decode step of B independent sequences in one pass: tokens[b] runs at states[b]->pos()
   // and advances that state; logits receives [B, vocab]. The matrix products read each weight
   // once for all B rows; attention, RoPE, the conv and the recurrence run per sequence.
   void decode(std::span<const int32_t> tokens, std::span<State* const> states, std::span<float> logits,
-              const ThreadPool& pool);
-
-  // Installs (or, with an empty function, removes) the observer of matrix-product inputs.
-  void set_input_observer(InputObserver observer) { observer_ = std::move(observer); }
+              Activations& act, const ThreadPool& pool) const;
 
   // The weight matrices by module path under the decoder ("embed_tokens", "layers.3.mlp.down_proj";
   // "lm_head" unless tied to the embedding), embedding first, layers in order, head last.
@@ -138,20 +148,25 @@ class Qwen35 {
     State* state;
     size_t row0, n;
   };
-  // Runs every layer over the embedded rows of act_.x and advances each segment's state.
-  void run_layers(std::span<const Segment> segments, size_t rows, const ThreadPool& pool);
-  void layer(size_t i, size_t n, std::span<const Segment> segments, const ThreadPool& pool);
-  void attention(const LayerWeights& w, size_t i, size_t n, std::span<const Segment> segments, const ThreadPool& pool);
-  void delta_net(const LayerWeights& w, size_t i, size_t n, std::span<const Segment> segments, const ThreadPool& pool);
+  // Runs every layer over the embedded rows of act.x and advances each segment's state.
+  void run_layers(std::span<const Segment> segments, size_t rows, Activations& act, const ThreadPool& pool) const;
+  void layer(size_t i, size_t n, std::span<const Segment> segments, Activations& act, const ThreadPool& pool) const;
+  void attention(const LayerWeights& w, size_t i, size_t n, std::span<const Segment> segments, Activations& act,
+                 const ThreadPool& pool) const;
+  void delta_net(const LayerWeights& w, size_t i, size_t n, std::span<const Segment> segments, Activations& act,
+                 const ThreadPool& pool) const;
   void check_tokens(std::span<const int32_t> tokens) const;
-  void mlp(const LayerWeights& w, size_t n, const ThreadPool& pool);
-  void embed(std::span<const int32_t> tokens);
+  void mlp(const LayerWeights& w, size_t n, Activations& act, const ThreadPool& pool) const;
+  void embed(std::span<const int32_t> tokens, Activations& act) const;
   void bind_weights(const QuantizationConfig& quantization);
   // (module path, matrix) pairs of a Qwen35 or const Qwen35, in matrix_modules() order.
   template <class Self>
   static auto matrices_of(Self& self);
-  void observe(const LayerWeights& w, std::string_view module, const float* x, size_t n, size_t cols) const {
-    if (observer_) observer_(&w - layers_.data(), module, x, n, cols);
+  template <class F>
+  void for_each_layer_matrix(F&& f) const;
+  void observe(const Activations& act, const LayerWeights& w, std::string_view module, const float* x, size_t n,
+               size_t cols) const {
+    if (act.observer) act.observer(&w - layers_.data(), module, x, n, cols);
   }
 
   formats::TensorStore store_;
@@ -161,8 +176,6 @@ class Qwen35 {
   QTensor lm_head_;
   std::vector<float> final_norm_;
   std::vector<LayerWeights> layers_;
-  Activations act_;
-  InputObserver observer_;  // empty unless collecting statistics
 };
 
 }  // namespace mxlm::model

@@ -6,8 +6,8 @@
 
 namespace mxlm::session {
 
-DecodeBatcher::DecodeBatcher(model::Qwen35& model, const ThreadPool& pool)
-    : model_(model), pool_(pool), thread_([this] { loop(); }) {}
+DecodeBatcher::DecodeBatcher(const model::Qwen35& model, const ThreadPool& pool)
+    : model_(model), act_(model.new_activations()), pool_(pool), thread_([this] { loop(); }) {}
 
 DecodeBatcher::~DecodeBatcher() {
   {
@@ -83,7 +83,7 @@ void DecodeBatcher::loop() {
       prefills_.pop_front();
       lock.unlock();
       try {
-        model_.forward(job->tokens, *job->state, job->logits, false, pool_);
+        model_.forward(job->tokens, *job->state, job->logits, false, act_, pool_);
       } catch (...) {
         job->error = std::current_exception();
       }
@@ -122,7 +122,7 @@ void DecodeBatcher::run_decode_batch(const std::vector<Job*>& batch) {
         states_.push_back(batch[b]->state);
       }
       logits_.resize(n * V);
-      model_.decode(tokens_, states_, logits_, pool_);
+      model_.decode(tokens_, states_, logits_, act_, pool_);
       for (size_t b = 0; b < n; ++b) std::copy_n(logits_.data() + b * V, V, batch[b0 + b]->logits.data());
     } catch (...) {
       for (size_t b = b0; b < b0 + n; ++b) batch[b]->error = std::current_exception();

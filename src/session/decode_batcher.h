@@ -35,7 +35,7 @@ struct DecodeBatchStats {
 
 class DecodeBatcher {
  public:
-  DecodeBatcher(model::Qwen35& model, const ThreadPool& pool);
+  DecodeBatcher(const model::Qwen35& model, const ThreadPool& pool);
   // Stops the loop; steps still waiting fail with an error.
   ~DecodeBatcher();
   DecodeBatcher(const DecodeBatcher&) = delete;
@@ -64,7 +64,8 @@ class DecodeBatcher {
   bool previous_batch_is_back() const;
   void run_decode_batch(const std::vector<Job*>& batch);
 
-  model::Qwen35& model_;
+  const model::Qwen35& model_;
+  model::Activations act_;  // the scratch of every call the loop makes
   const ThreadPool& pool_;
   mutable std::mutex mutex_;
   std::condition_variable work_, done_;

@@ -6,14 +6,16 @@
 
 namespace mxlm::session {
 
-PromptCache::PromptCache(model::Qwen35& model, const PromptCacheOptions& options)
-    : model_(model), options_(options), state_(model.new_state(options.max_ctx)) {}
+PromptCache::PromptCache(const model::Qwen35& model, const PromptCacheOptions& options)
+    : model_(model), options_(options), state_(model.new_state(options.max_ctx)) {
+  if (!options.batcher) act_ = std::make_unique<model::Activations>(model.new_activations());
+}
 
 void PromptCache::forward(std::span<const int32_t> tokens, std::span<float> logits, const ThreadPool& pool) {
   if (options_.batcher)
     options_.batcher->prefill(tokens, state_, logits);
   else
-    model_.forward(tokens, state_, logits, false, pool);
+    model_.forward(tokens, state_, logits, false, *act_, pool);
 }
 
 size_t PromptCache::snapshot_bytes() const {
@@ -108,7 +110,7 @@ void PromptCache::decode(int32_t token, std::span<float> logits, const ThreadPoo
   if (options_.batcher)
     options_.batcher->decode(token, state_, logits);
   else
-    model_.forward(std::span<const int32_t>(&token, 1), state_, logits, false, pool);
+    model_.forward(std::span<const int32_t>(&token, 1), state_, logits, false, *act_, pool);
   tokens_.push_back(token);
 }
 

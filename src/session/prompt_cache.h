@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -24,7 +25,7 @@ struct PromptCacheOptions {
 
 class PromptCache {
  public:
-  PromptCache(model::Qwen35& model, const PromptCacheOptions& options);
+  PromptCache(const model::Qwen35& model, const PromptCacheOptions& options);
 
   // Makes the state hold exactly `tokens`, reusing what it can, and writes the logits of the
   // last token. Returns how many leading tokens were reused rather than recomputed.
@@ -55,9 +56,10 @@ class PromptCache {
   void forward(std::span<const int32_t> tokens, std::span<float> logits, const ThreadPool& pool);
   void rewind_to(size_t limit);
 
-  model::Qwen35& model_;
+  const model::Qwen35& model_;
   PromptCacheOptions options_;
   model::State state_;
+  std::unique_ptr<model::Activations> act_;  // the scratch of its own calls, when it has no batcher
   std::vector<int32_t> tokens_;  // the tokens whose effect the state holds
   std::vector<Entry> snapshots_;
   uint64_t clock_ = 0;

@@ -41,9 +41,9 @@ size_t stop_prefix_suffix(const std::string& text, const std::vector<std::string
 
 }  // namespace
 
-Engine::Engine(const std::string& dir, int threads)
+Engine::Engine(const std::string& dir, int threads, const model::LoadOptions& load)
     : model_dir(dir),
-      model(dir),
+      model(dir, load),
       tokenizer(tokenizer::Tokenizer::load(dir)),
       chat_template([&] {
         const jinja::ChatTemplateFile file = jinja::load_chat_template(dir);
@@ -68,7 +68,7 @@ Engine::Engine(const std::string& dir, int threads)
 }
 
 Session::Session(const std::string& model_dir, const SessionOptions& options)
-    : Session(std::make_shared<Engine>(model_dir, options.threads), options) {}
+    : Session(std::make_shared<Engine>(model_dir, options.threads, options.load), options) {}
 
 Session::Session(std::shared_ptr<Engine> engine, const SessionOptions& options)
     : engine_(std::move(engine)),

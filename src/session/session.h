@@ -25,7 +25,7 @@ namespace mxlm::session {
 // the batcher that runs every forward pass: the decode steps of all sessions that are
 // generating go through the model together, prompt pieces in between.
 struct Engine {
-  Engine(const std::string& model_dir, int threads);
+  Engine(const std::string& model_dir, int threads, const model::LoadOptions& load = {});
 
   std::string model_dir;
   model::Qwen35 model;
@@ -45,6 +45,7 @@ struct SessionOptions {
   size_t ctx = 65536;                      // context length (tokens)
   size_t snapshot_budget_bytes = size_t(2) << 30;
   size_t snapshot_interval = 2048;
+  model::LoadOptions load;
 };
 
 // Called for each streamed event; return false to stop generating (cancellation).

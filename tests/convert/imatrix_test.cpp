@@ -191,22 +191,23 @@ TEST(Imatrix, ModelObserverSeesEveryLinearInput) {
   model::Qwen35 m(testing_support::tiny_model_dir());
   const model::Qwen35Config& c = m.config();
   std::map<std::string, size_t> calls;
-  m.set_input_observer([&](int64_t layer, std::string_view module, const float*, size_t n, size_t cols) {
+  model::Activations act = m.new_activations();
+  act.observer = [&](int64_t layer, std::string_view module, const float*, size_t n, size_t cols) {
     const bool wide = module == "mlp.down_proj" || module == "linear_attn.out_proj" || module == "self_attn.o_proj";
     EXPECT_EQ(n, 5u);
     EXPECT_TRUE(wide || int64_t(cols) == c.hidden) << module;
     calls[module_path({layer, std::string(module)})] += 1;
-  });
+  };
   const std::vector<int32_t> tokens = {1, 2, 3, 4, 5};
   model::State s = m.new_state(16);
-  m.forward(tokens, s, {}, false, ThreadPool(1));
+  m.forward(tokens, s, {}, false, act, ThreadPool(1));
   // 6 DeltaNet layers × 8 weights + 2 attention layers × 7 weights.
   EXPECT_EQ(calls.size(), 62u);
   EXPECT_EQ(calls["layers.3.self_attn.q_proj"], 1u);
   EXPECT_EQ(calls["layers.0.linear_attn.out_proj"], 1u);
-  m.set_input_observer({});
+  act.observer = {};
   model::State s2 = m.new_state(16);
-  m.forward(tokens, s2, {}, false, ThreadPool(1));
+  m.forward(tokens, s2, {}, false, act, ThreadPool(1));
   EXPECT_EQ(calls["layers.3.self_attn.q_proj"], 1u);
 }
 

@@ -51,8 +51,9 @@ TEST_F(Converted, BothLayoutsGiveIdenticalLogitsAndNormsAreShiftedOnce) {
   const size_t V = size_t(a.config().vocab);
   std::vector<float> la(tokens.size() * V), lb(tokens.size() * V);
   model::State sa = a.new_state(32), sb = b.new_state(32);
-  a.forward(tokens, sa, la, true, ThreadPool(2));
-  b.forward(tokens, sb, lb, true, ThreadPool(2));
+  model::Activations act = a.new_activations();
+  a.forward(tokens, sa, la, true, act, ThreadPool(2));
+  b.forward(tokens, sb, lb, true, act, ThreadPool(2));
   EXPECT_EQ(la, lb);
 
   // Converting the MLX checkpoint again must not shift its norms a second time.
@@ -61,7 +62,7 @@ TEST_F(Converted, BothLayoutsGiveIdenticalLogitsAndNormsAreShiftedOnce) {
   model::Qwen35 c(again);
   model::State sc = c.new_state(32);
   std::vector<float> lc(tokens.size() * V);
-  c.forward(tokens, sc, lc, true, ThreadPool(2));
+  c.forward(tokens, sc, lc, true, act, ThreadPool(2));
   EXPECT_EQ(la, lc);
   fs::remove_all(again);
 }

@@ -22,7 +22,8 @@ std::vector<int32_t> some_tokens(int64_t vocab) {
 std::vector<float> all_logits(model::Qwen35& m, const std::vector<int32_t>& tokens, const ThreadPool& pool) {
   std::vector<float> out(tokens.size() * size_t(m.config().vocab));
   model::State s = m.new_state(tokens.size());
-  m.forward(tokens, s, out, true, pool);
+  model::Activations act = m.new_activations();
+  m.forward(tokens, s, out, true, act, pool);
   return out;
 }
 

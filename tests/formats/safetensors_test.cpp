@@ -189,8 +189,9 @@ TEST(Checkpoint, ShardedCopyWithVisualAndMtpTensorsGivesTheSameLogits) {
   const size_t V = size_t(a.config().vocab);
   std::vector<float> la(V), lb(V);
   model::State sa = a.new_state(16), sb = b.new_state(16);
-  a.forward(tokens, sa, la, false, ThreadPool(1));
-  b.forward(tokens, sb, lb, false, ThreadPool(1));
+  model::Activations act = a.new_activations();
+  a.forward(tokens, sa, la, false, act, ThreadPool(1));
+  b.forward(tokens, sb, lb, false, act, ThreadPool(1));
   EXPECT_EQ(la, lb);
   fs::remove_all(dir);
 }

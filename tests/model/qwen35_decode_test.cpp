@@ -78,6 +78,7 @@ class BatchedDecode : public testing::TestWithParam<Checkpoint> {};
 
 TEST_P(BatchedDecode, EqualsEachSequenceDecodedAlone) {
   Qwen35 m(checkpoint_dir(GetParam()));
+  Activations act = m.new_activations();
   const ThreadPool pool(2);
   const size_t V = size_t(m.config().vocab);
   const int32_t vocab = int32_t(V);
@@ -89,7 +90,7 @@ TEST_P(BatchedDecode, EqualsEachSequenceDecodedAlone) {
     std::vector<State> alone, together;
     for (size_t b = 0; b < B; ++b) {
       alone.push_back(m.new_state(256));
-      m.forward(random_tokens(prompt_lengths[b], vocab, uint32_t(10 + b)), alone.back(), {}, false, pool);
+      m.forward(random_tokens(prompt_lengths[b], vocab, uint32_t(10 + b)), alone.back(), {}, false, act, pool);
       together.push_back(alone.back());
     }
     // Three steps; the second runs the sequences in reverse order and the third leaves the
@@ -103,10 +104,10 @@ TEST_P(BatchedDecode, EqualsEachSequenceDecodedAlone) {
       std::vector<float> expected(members.size() * V), got(members.size() * V);
       std::vector<State*> states;
       for (size_t j = 0; j < members.size(); ++j) {
-        m.forward(std::span(tokens).subspan(j, 1), alone[members[j]], std::span(expected).subspan(j * V, V), false, pool);
+        m.forward(std::span(tokens).subspan(j, 1), alone[members[j]], std::span(expected).subspan(j * V, V), false, act, pool);
         states.push_back(&together[members[j]]);
       }
-      m.decode(tokens, states, got, pool);
+      m.decode(tokens, states, got, act, pool);
       // The same kernels per row, so only fp32 summation order may differ.
       const double scale = stddev(expected);
       ASSERT_GT(scale, 0.1);
@@ -129,20 +130,21 @@ INSTANTIATE_TEST_SUITE_P(Checkpoints, BatchedDecode,
 
 TEST(BatchedDecodeErrors, FullContextAndBadTokensAreErrors) {
   Qwen35 m(testing_support::tiny_model_dir());
+  Activations act = m.new_activations();
   const ThreadPool pool(1);
   const size_t V = size_t(m.config().vocab);
   State roomy = m.new_state(16), full = m.new_state(4);
-  m.forward(std::vector<int32_t>{1, 2, 3, 4}, full, {}, false, pool);
+  m.forward(std::vector<int32_t>{1, 2, 3, 4}, full, {}, false, act, pool);
   std::vector<State*> states = {&roomy, &full};
   std::vector<float> logits(2 * V);
   try {
-    m.decode(std::vector<int32_t>{5, 6}, states, logits, pool);
+    m.decode(std::vector<int32_t>{5, 6}, states, logits, act, pool);
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("context of 4 tokens is full"), std::string::npos) << e.what();
   }
   states = {&roomy};
-  EXPECT_THROW(m.decode(std::vector<int32_t>{int32_t(V)}, states, std::span(logits).first(V), pool), Error);
+  EXPECT_THROW(m.decode(std::vector<int32_t>{int32_t(V)}, states, std::span(logits).first(V), act, pool), Error);
   EXPECT_EQ(roomy.pos(), 0u);
 }
 

@@ -17,14 +17,15 @@ namespace {
 using testing_support::random_tokens;
 
 // All-position logits of `tokens` fed in pieces of the given lengths.
-std::vector<float> logits_in_pieces(Qwen35& m, const std::vector<int32_t>& tokens, const std::vector<size_t>& pieces) {
+std::vector<float> logits_in_pieces(const Qwen35& m, const std::vector<int32_t>& tokens, const std::vector<size_t>& pieces) {
   const ThreadPool pool(2);
   State state = m.new_state(512);
+  Activations act = m.new_activations();
   const size_t V = size_t(m.config().vocab);
   std::vector<float> all(tokens.size() * V);
   size_t t = 0;
   for (size_t len : pieces) {
-    m.forward(std::span(tokens).subspan(t, len), state, std::span(all).subspan(t * V, len * V), true, pool);
+    m.forward(std::span(tokens).subspan(t, len), state, std::span(all).subspan(t * V, len * V), true, act, pool);
     t += len;
   }
   EXPECT_EQ(t, tokens.size());
@@ -47,6 +48,7 @@ double stddev(const std::vector<float>& a) {
 TEST(Qwen35, PromptAtOnceEqualsTokenByTokenAndSplitPrefill) {
   const testing_support::ExactPrefill exact;
   Qwen35 m(testing_support::tiny_model_dir());
+  Activations act = m.new_activations();
   const auto tokens = random_tokens(150, int32_t(m.config().vocab), 1);
   const auto whole = logits_in_pieces(m, tokens, {150});
   const auto split = logits_in_pieces(m, tokens, {70, 80});
@@ -62,29 +64,31 @@ TEST(Qwen35, PromptAtOnceEqualsTokenByTokenAndSplitPrefill) {
 TEST(Qwen35, LastLogitsEqualTheLastRowOfAllLogits) {
   const testing_support::ExactPrefill exact;
   Qwen35 m(testing_support::tiny_model_dir());
+  Activations act = m.new_activations();
   const auto tokens = random_tokens(300, int32_t(m.config().vocab), 2);  // > one micro-batch
   const size_t V = size_t(m.config().vocab);
   const auto all = logits_in_pieces(m, tokens, {300});
   State state = m.new_state(512);
   std::vector<float> last(V);
-  m.forward(tokens, state, last, false, ThreadPool(1));
+  m.forward(tokens, state, last, false, act, ThreadPool(1));
   for (size_t i = 0; i < V; ++i) ASSERT_NEAR(last[i], all[299 * V + i], 1e-4);
 }
 
 TEST(Qwen35, SnapshotRestoreGivesIdenticalLogits) {
   Qwen35 m(testing_support::tiny_model_dir());
+  Activations act = m.new_activations();
   const ThreadPool pool(2);
   const size_t V = size_t(m.config().vocab);
   const auto prefix = random_tokens(40, int32_t(V), 3), a = random_tokens(20, int32_t(V), 4), b = random_tokens(9, int32_t(V), 5);
   State state = m.new_state(256);
-  m.forward(prefix, state, {}, false, pool);
+  m.forward(prefix, state, {}, false, act, pool);
   const Snapshot snap = state.snapshot();
   std::vector<float> first(V), second(V), other(V);
-  m.forward(a, state, first, false, pool);
+  m.forward(a, state, first, false, act, pool);
   state.restore(snap);
-  m.forward(b, state, other, false, pool);  // a different continuation in between
+  m.forward(b, state, other, false, act, pool);  // a different continuation in between
   state.restore(snap);
-  m.forward(a, state, second, false, pool);
+  m.forward(a, state, second, false, act, pool);
   EXPECT_EQ(first, second);
   EXPECT_NE(first, other);
   EXPECT_EQ(state.pos(), 60u);
@@ -92,12 +96,13 @@ TEST(Qwen35, SnapshotRestoreGivesIdenticalLogits) {
 
 TEST(Qwen35, RejectsBadTokensAndContextOverflow) {
   Qwen35 m(testing_support::tiny_model_dir());
+  Activations act = m.new_activations();
   State state = m.new_state(8);
   const std::vector<int32_t> bad = {1, int32_t(m.config().vocab)};
-  EXPECT_THROW(m.forward(bad, state, {}, false, ThreadPool(1)), Error);
+  EXPECT_THROW(m.forward(bad, state, {}, false, act, ThreadPool(1)), Error);
   const std::vector<int32_t> long_prompt(9, 1);
   try {
-    m.forward(long_prompt, state, {}, false, ThreadPool(1));
+    m.forward(long_prompt, state, {}, false, act, ThreadPool(1));
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("context length of 8"), std::string::npos) << e.what();

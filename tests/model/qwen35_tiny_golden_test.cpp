@@ -37,6 +37,7 @@ int32_t argmax(const std::vector<float>& x) {
 
 TEST(Qwen35TinyGolden, LastPositionLogProbsMatchPyTorch) {
   Qwen35 m(kDir);
+  Activations act = m.new_activations();
   const auto g = golden();
   ASSERT_EQ(m.config().vocab, g["vocab_size"].get<int64_t>());
   const ThreadPool pool(2);
@@ -44,7 +45,7 @@ TEST(Qwen35TinyGolden, LastPositionLogProbsMatchPyTorch) {
     const auto ids = p["ids"].get<std::vector<int32_t>>();
     State state = m.new_state(ids.size() + 1);
     std::vector<float> logits(size_t(m.config().vocab));
-    m.forward(ids, state, logits, false, pool);
+    m.forward(ids, state, logits, false, act, pool);
     // Compare log-probabilities (logit − logsumexp) of PyTorch's top 64 tokens: they carry
     // the distribution's mass, and the comparison does not depend on a logit offset.
     const double lse = logsumexp(logits), ref_lse = p["last_logsumexp"].get<double>();
@@ -62,6 +63,7 @@ TEST(Qwen35TinyGolden, LastPositionLogProbsMatchPyTorch) {
 
 TEST(Qwen35TinyGolden, GreedyContinuationsAreStable) {
   Qwen35 m(kDir);
+  Activations act = m.new_activations();
   const auto g = golden();
   const ThreadPool pool(2);
   for (const auto& p : g["prompts"]) {
@@ -70,14 +72,14 @@ TEST(Qwen35TinyGolden, GreedyContinuationsAreStable) {
     const auto margins = p["greedy_top2_margins"].get<std::vector<double>>();
     State state = m.new_state(ids.size() + want.size() + 1);
     std::vector<float> logits(size_t(m.config().vocab));
-    m.forward(ids, state, logits, false, pool);   // prefill, then decode token by token
+    m.forward(ids, state, logits, false, act, pool);   // prefill, then decode token by token
     for (size_t i = 0; i < want.size(); ++i) {
       // A near-tie (top-1/top-2 gap under bf16 noise) may legitimately flip; past it the two
       // continuations diverge, so compare only up to the first one.
       if (margins[i] < 0.05) break;
       const int32_t next = argmax(logits);
       ASSERT_EQ(next, want[i]) << p["text"] << " step " << i;
-      m.forward(std::span(&next, 1), state, logits, false, pool);
+      m.forward(std::span(&next, 1), state, logits, false, act, pool);
     }
   }
 }

@@ -41,9 +41,10 @@ TEST(DecodeBatcher, ConcurrentGenerationsAreBatchedAndEqualEachRunAlone) {
   for (size_t i = 0; i < kSeqs; ++i) prompts.push_back(random_tokens(5 + 40 * i, int32_t(V), uint32_t(i)));
   for (size_t i = 0; i < kSeqs; ++i) {
     model::State s = m.new_state(256);
+    model::Activations act = m.new_activations();
     alone[i] = greedy(
-        prompts[i], kSteps, V, [&](const auto& p, auto& l) { m.forward(p, s, l, false, pool); },
-        [&](int32_t t, auto& l) { m.forward(std::span(&t, 1), s, l, false, pool); });
+        prompts[i], kSteps, V, [&](const auto& p, auto& l) { m.forward(p, s, l, false, act, pool); },
+        [&](int32_t t, auto& l) { m.forward(std::span(&t, 1), s, l, false, act, pool); });
   }
   DecodeBatcher batcher(m, pool);
   std::vector<std::thread> threads;

@@ -371,8 +371,9 @@ TEST_F(GuidedOutputTest, StreamedLogprobsAreTheModelsLogSoftmax) {
   model::Qwen35& m = s.engine().model;
   std::vector<int32_t> ids = tok.encode("The capital of France is");
   model::State st = m.new_state(64);
+  model::Activations act = m.new_activations();
   std::vector<float> logits(size_t(m.config().vocab));
-  m.forward(ids, st, logits, false, ThreadPool(1));
+  m.forward(ids, st, logits, false, act, ThreadPool(1));
   const size_t V = size_t(tok.vocab_size());
   for (const TokenLogprob& lp : *r.logprobs) {
     double mx = -INFINITY, sum = 0;
@@ -389,7 +390,7 @@ TEST_F(GuidedOutputTest, StreamedLogprobsAreTheModelsLogSoftmax) {
       EXPECT_EQ(lp.top[k].bytes, tok.token_bytes(order[k]));
       EXPECT_NEAR(lp.top[k].logprob, double(logits[size_t(order[k])]) - lse, 1e-4);
     }
-    m.forward(std::span<const int32_t>(&order[0], 1), st, logits, false, ThreadPool(1));
+    m.forward(std::span<const int32_t>(&order[0], 1), st, logits, false, act, ThreadPool(1));
   }
 }
 

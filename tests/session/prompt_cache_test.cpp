@@ -19,8 +19,9 @@ std::vector<int32_t> random_tokens(size_t n, uint32_t seed) {
 
 std::vector<float> cold_logits(model::Qwen35& m, const std::vector<int32_t>& tokens) {
   model::State s = m.new_state(1024);
+  model::Activations act = m.new_activations();
   std::vector<float> l(size_t(m.config().vocab));
-  m.forward(tokens, s, l, false, ThreadPool(2));
+  m.forward(tokens, s, l, false, act, ThreadPool(2));
   return l;
 }
 

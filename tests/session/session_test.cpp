@@ -144,13 +144,14 @@ TEST_F(SessionTest, RawCompletionIsTheDecodedTextUntouched) {
   // Greedy tokens decoded as they are, spaces and all.
   model::Qwen35& m = s.engine().model;
   model::State st = m.new_state(64);
+  model::Activations act = m.new_activations();
   std::vector<float> logits(size_t(m.config().vocab));
   std::vector<int32_t> out;
-  m.forward(ids, st, logits, false, ThreadPool(1));
+  m.forward(ids, st, logits, false, act, ThreadPool(1));
   const size_t choices = size_t(s.engine().tokenizer.vocab_size());
   for (int i = 0; i < 12; ++i) {
     out.push_back(int32_t(std::max_element(logits.begin(), logits.begin() + long(choices)) - logits.begin()));
-    if (i < 11) m.forward(std::span<const int32_t>(&out.back(), 1), st, logits, false, ThreadPool(1));
+    if (i < 11) m.forward(std::span<const int32_t>(&out.back(), 1), st, logits, false, act, ThreadPool(1));
   }
   EXPECT_EQ(r.text, s.engine().tokenizer.decode(out));
 }

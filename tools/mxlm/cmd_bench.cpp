@@ -27,6 +27,7 @@ struct BenchArgs {
   size_t chat_turns = 0;
   std::vector<size_t> parallel;  // concurrent streams decoded in one batched pass
   int threads = 0;
+  model::LoadOptions load;
   bool json = false;
 };
 
@@ -37,10 +38,11 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 int32_t argmax(const std::vector<float>& l) { return int32_t(std::max_element(l.begin(), l.end()) - l.begin()); }
 
 struct Bench {
-  model::Qwen35& m;
+  const model::Qwen35& m;
   const ThreadPool& pool;
   std::mt19937 rng{1};
   std::vector<float> logits;
+  model::Activations act = m.new_activations();
 
   std::vector<int32_t> random_tokens(size_t n) {
     std::vector<int32_t> t(n);
@@ -52,7 +54,7 @@ struct Bench {
     int32_t next = argmax(logits);
     const auto t0 = std::chrono::steady_clock::now();
     for (size_t i = 0; i < n; ++i) {
-      m.forward(std::span<const int32_t>(&next, 1), s, logits, false, pool);
+      m.forward(std::span<const int32_t>(&next, 1), s, logits, false, act, pool);
       next = argmax(logits);
     }
     return double(n) / seconds_since(t0);
@@ -66,14 +68,14 @@ struct Bench {
     std::vector<int32_t> next;
     for (size_t i = 0; i < streams; ++i) {
       states.push_back(m.new_state(ctx));
-      m.forward(random_tokens(std::max<size_t>(depth, 1)), states.back(), logits, false, pool);
+      m.forward(random_tokens(std::max<size_t>(depth, 1)), states.back(), logits, false, act, pool);
       next.push_back(argmax(logits));
     }
     for (model::State& s : states) ptrs.push_back(&s);
     std::vector<float> all(streams * V);
     const auto t0 = std::chrono::steady_clock::now();
     for (size_t i = 0; i < n; ++i) {
-      m.decode(next, ptrs, all, pool);
+      m.decode(next, ptrs, all, act, pool);
       for (size_t b = 0; b < streams; ++b)
         next[b] = int32_t(std::max_element(all.begin() + ptrdiff_t(b * V), all.begin() + ptrdiff_t((b + 1) * V)) -
                           all.begin() - ptrdiff_t(b * V));
@@ -84,15 +86,15 @@ struct Bench {
 
 void bench(const BenchArgs& a) {
   const ThreadPool pool(a.threads);
-  model::Qwen35 m(hub::resolve_model_path(a.model));
+  model::Qwen35 m(hub::resolve_model_path(a.model), a.load);
   Bench b{m, pool, std::mt19937(1), std::vector<float>(size_t(m.config().vocab))};
   const size_t max_prompt = *std::max_element(a.prompts.begin(), a.prompts.end());
   const size_t ctx = std::max(max_prompt, a.depth) + a.generate + 8;
   {  // Warm-up: page the mmap'd weights in and wake the workers.
     model::State warm = m.new_state(8);
     const std::vector<int32_t> few = {1, 2};
-    m.forward(few, warm, b.logits, false, pool);
-    m.forward(std::span(few).first(1), warm, b.logits, false, pool);
+    m.forward(few, warm, b.logits, false, b.act, pool);
+    m.forward(std::span(few).first(1), warm, b.logits, false, b.act, pool);
   }
   const double probe_gbs = kernels::measure_read_bandwidth(pool);
   const double peak_gflops = kernels::measure_fma_peak(pool);
@@ -110,7 +112,7 @@ void bench(const BenchArgs& a) {
     model::State s = m.new_state(ctx);
     const std::vector<int32_t> prompt = b.random_tokens(p);
     const auto t0 = std::chrono::steady_clock::now();
-    m.forward(prompt, s, b.logits, false, pool);
+    m.forward(prompt, s, b.logits, false, b.act, pool);
     const double sec = seconds_since(t0);
     const double gflops = flops_per_token * double(p) / sec / 1e9;
     prefill.push_back({{"tokens", p}, {"tok_s", double(p) / sec}, {"ttft_s", sec}, {"GFLOP_s", gflops},
@@ -122,7 +124,7 @@ void bench(const BenchArgs& a) {
   for (size_t depth : {size_t(0), a.depth}) {
     if (depth == 0 && !decode.empty()) continue;
     model::State s = m.new_state(ctx);
-    m.forward(b.random_tokens(std::max<size_t>(depth, 1)), s, b.logits, false, pool);
+    m.forward(b.random_tokens(std::max<size_t>(depth, 1)), s, b.logits, false, b.act, pool);
     const double tps = b.decode(s, a.generate);
     decode.push_back({{"depth", depth}, {"tokens", a.generate}, {"tok_s", tps}, {"GB_s", weight_bytes * tps / 1e9},
                       {"fraction_of_read_probe", weight_bytes * tps / 1e9 / probe_gbs}});
@@ -206,6 +208,7 @@ void setup(CLI::App& app) {
       ->delimiter(',');
   app.add_flag("--json", a->json, "Print one JSON object");
   add_threads_option(app, a->threads);
+  add_resident_option(app, a->load.resident);
   app.callback([a] {
     for (size_t p : a->prompts)
       if (p == 0) fail("-p: prompt lengths must be positive");

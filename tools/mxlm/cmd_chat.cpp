@@ -19,6 +19,7 @@ struct ChatArgs {
   session::ChatConfig config;
   size_t ctx = 16384;
   int threads = 0;
+  model::LoadOptions load;
 };
 
 session::Session* g_session = nullptr;
@@ -31,6 +32,7 @@ void chat(ChatArgs& a) {
   session::SessionOptions options;
   options.ctx = a.ctx;
   options.threads = a.threads;
+  options.load = a.load;
   session::Session s(hub::resolve_model_path(a.model), options);
   if (!a.system.empty()) s.set_system_prompt(a.system);
   const bool tty = isatty(STDOUT_FILENO);
@@ -86,6 +88,7 @@ void setup(CLI::App& app) {
   app.add_option("--seed", a->config.sampler.seed, "Sampling seed");
   app.add_option("--ctx", a->ctx, "Context length")->check(CLI::PositiveNumber);
   add_threads_option(app, a->threads);
+  add_resident_option(app, a->load.resident);
   app.callback([a] { chat(*a); });
 }
 

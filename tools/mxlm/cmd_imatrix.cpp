@@ -71,12 +71,13 @@ void run(const ImatrixArgs& a) {
   convert::ImatrixAccumulator acc(c.lin_k_heads, c.lin_v_heads, c.lin_v_dim);
   // The output head is left out, as llama-imatrix does by default (it runs on the last token
   // of each chunk only here).
-  m.set_input_observer([&](int64_t layer, std::string_view module, const float* x, size_t n, size_t cols) {
+  model::Activations act = m.new_activations();
+  act.observer = [&](int64_t layer, std::string_view module, const float* x, size_t n, size_t cols) {
     if (layer >= 0) acc.add({layer, std::string(module)}, x, n, cols);
-  });
+  };
   for (size_t i = 0; i < n_chunks; ++i) {
     model::State state = m.new_state(a.chunk);
-    m.forward(std::span(tokens).subspan(i * a.chunk, a.chunk), state, {}, false, pool);
+    m.forward(std::span(tokens).subspan(i * a.chunk, a.chunk), state, {}, false, act, pool);
     fmt::print(stderr, "\rchunk {}/{}", i + 1, n_chunks);
   }
   fmt::print(stderr, "\n");

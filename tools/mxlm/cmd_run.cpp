@@ -25,6 +25,7 @@ struct RunArgs {
   std::string dump_logits;
   size_t ctx = 4096;
   int threads = 0;
+  model::LoadOptions load;
 };
 
 std::vector<int32_t> parse_ids(const std::string& text) {
@@ -54,13 +55,14 @@ void run(const RunArgs& a) {
   const std::vector<int32_t> prompt = tok ? tok->encode(a.prompt) : parse_ids(a.tokens);
   if (prompt.empty()) fail("--prompt: the text encodes to no tokens");
   const ThreadPool pool(a.threads);
-  model::Qwen35 model(dir);
+  model::Qwen35 model(dir, a.load);
   const size_t V = size_t(model.config().vocab);
   model::State state = model.new_state(std::max(a.ctx, prompt.size() + size_t(a.n_generate)));
   const bool all = !a.dump_logits.empty();
   std::vector<float> logits((all ? prompt.size() : 1) * V);
   const auto t0 = std::chrono::steady_clock::now();
-  model.forward(prompt, state, logits, all, pool);
+  model::Activations act = model.new_activations();
+  model.forward(prompt, state, logits, all, act, pool);
   const double prefill_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (all) formats::write_npy_f32(a.dump_logits, logits.data(), {int64_t(prompt.size()), int64_t(V)});
   if (a.n_generate == 0) return;
@@ -76,7 +78,7 @@ void run(const RunArgs& a) {
     const int32_t id = sampler.sample(last.first(choices));
     out.push_back(id);
     if (i + 1 == a.n_generate) break;
-    model.forward(std::span<const int32_t>(&out.back(), 1), state, step, false, pool);
+    model.forward(std::span<const int32_t>(&out.back(), 1), state, step, false, act, pool);
     last = step;
   }
   const double decode_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
@@ -103,6 +105,7 @@ void setup(CLI::App& app) {
   app.add_option("--dump-logits", a->dump_logits, "Write the logits of every prompt position (.npy, float32 [T, vocab])");
   app.add_option("--ctx", a->ctx, "Context length")->check(CLI::PositiveNumber);
   add_threads_option(app, a->threads);
+  add_resident_option(app, a->load.resident);
   app.callback([a] {
     if (a->prompt.empty() && a->tokens.empty()) fail("give the prompt with --prompt or --tokens");
     run(*a);

@@ -27,6 +27,7 @@ struct ServeArgs {
   size_t queue = 32;
   size_t ctx = 0;  // 0: 65536, or less when memory is short
   int threads = 0;
+  model::LoadOptions load;
 };
 
 constexpr size_t kDefaultCtx = 65536;
@@ -98,7 +99,7 @@ struct Loaded {
 Loaded load(const ServeArgs& a) {
   const std::string dir = hub::resolve_model_path(a.model);
   Loaded l;
-  l.engine = std::make_shared<session::Engine>(dir, a.threads);
+  l.engine = std::make_shared<session::Engine>(dir, a.threads, a.load);
   l.options.slots = a.parallel;
   l.options.max_queue = a.queue;
   l.options.session.threads = a.threads;
@@ -184,6 +185,7 @@ void setup(CLI::App& app) {
   app.add_option("--ctx", a->ctx, "Context length per slot (default 65536, lowered when memory is short)")
       ->check(CLI::PositiveNumber);
   add_threads_option(app, a->threads);
+  add_resident_option(app, a->load.resident);
   app.callback([a] { serve(*a); });
 }
 

@@ -23,6 +23,9 @@ bool register_command(Command command);
 
 // The --threads flag every compute command takes: 0 (the default) means one per core.
 void add_threads_option(CLI::App& app, int& threads);
+// The --resident flag (or MXLM_RESIDENT=1) of the commands that decode: weights read into
+// memory instead of mapped, when they fit in half of it.
+void add_resident_option(CLI::App& app, bool& resident);
 
 // The tokens of a text file under a model's tokenizer (no special tokens parsed).
 std::vector<int32_t> tokenize_file(const std::string& model_dir, const std::string& path);
