@@ -7,6 +7,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "quant/format_traits.h"
 #include "quant/quantize.h"
 
 namespace mxlm::convert {
@@ -66,13 +67,11 @@ uint64_t module_bytes(const PlanModule& m, const std::optional<QuantSpec>& spec,
     return stored_tensor_bytes(m.name + ".weight", rows * uint64_t(m.cols) * dtype_size(m.float_type));
   const uint64_t groups = rows * uint64_t(quant::groups_per_row(*spec, m.cols));
   uint64_t bytes = stored_tensor_bytes(m.name + ".weight", rows * uint64_t(quant::packed_words_per_row(*spec, m.cols)) * 4);
-  if (spec->mode == QuantMode::Affine) {
-    bytes += stored_tensor_bytes(m.name + ".scales", groups * dtype_size(m.float_type));
-    bytes += stored_tensor_bytes(m.name + ".biases", groups * dtype_size(m.float_type));
-  } else {
-    bytes += stored_tensor_bytes(m.name + ".scales", groups);
-  }
-  if (global_scale && spec->mode == QuantMode::Nvfp4) bytes += stored_tensor_bytes(m.name + kNvfp4GlobalScaleSuffix, 4);
+  const uint64_t scale_bytes = groups * dtype_size(quant::stored_scale_dtype(spec->mode, m.float_type));
+  bytes += stored_tensor_bytes(m.name + ".scales", scale_bytes);
+  if (quant::has_biases(spec->mode)) bytes += stored_tensor_bytes(m.name + ".biases", scale_bytes);
+  if (global_scale && spec->mode == QuantMode::Nvfp4)
+    bytes += stored_tensor_bytes(m.name + quant::Nvfp4Format::kGlobalScaleSuffix, 4);
   return bytes;
 }
 

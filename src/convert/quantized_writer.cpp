@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "quant/format_traits.h"
 
 namespace mxlm::convert {
 namespace {
@@ -68,7 +69,7 @@ quant::QuantizedTensor quantize_matrix(const TensorView& src, QuantSpec spec, DT
   const bool global = nvfp4_global_scale && spec.mode == QuantMode::Nvfp4;
   quant::QuantizedTensor out;
   out.spec = spec;
-  out.dtype = spec.mode == QuantMode::Affine ? scale_dtype : DType::U8;
+  out.dtype = quant::stored_scale_dtype(spec.mode, scale_dtype);
   out.rows = rows;
   out.cols = cols;
   out.global_scale = global ? source_abs_max(src, {}, pool) : 0.0f;
@@ -76,7 +77,7 @@ quant::QuantizedTensor quantize_matrix(const TensorView& src, QuantSpec spec, DT
   const size_t scale_row_bytes = size_t(quant::groups_per_row(spec, cols)) * dtype_size(out.dtype);
   out.weight.resize(size_t(rows * words));
   out.scales.resize(size_t(rows) * scale_row_bytes);
-  if (spec.mode == QuantMode::Affine) out.biases.resize(out.scales.size());
+  if (quant::has_biases(spec.mode)) out.biases.resize(out.scales.size());
   quantize_row_blocks(src, spec, scale_dtype, out.global_scale, {}, false, pool,
                       [&](int64_t r0, const quant::QuantizedTensor& q) {
                         std::memcpy(out.weight.data() + size_t(r0 * words), q.weight.data(), q.weight.size() * 4);
@@ -94,7 +95,8 @@ void add_quantized_module(formats::SafetensorsWriter& writer, const std::string&
   MXLM_CHECK(column_scale.empty() || int64_t(column_scale.size()) == cols);
   quant::validate_spec(spec, cols, "module '" + module + "'");
   const int64_t words = quant::packed_words_per_row(spec, cols), groups = quant::groups_per_row(spec, cols);
-  const DType stored_scale = spec.mode == QuantMode::Affine ? scale_dtype : DType::U8;
+  const DType stored_scale = quant::stored_scale_dtype(spec.mode, scale_dtype);
+  const bool biases = quant::has_biases(spec.mode);
   const size_t scale_row_bytes = size_t(groups) * dtype_size(stored_scale);
   auto pending = std::make_shared<Pending>();
   const bool global = nvfp4_global_scale && spec.mode == QuantMode::Nvfp4;
@@ -102,7 +104,7 @@ void add_quantized_module(formats::SafetensorsWriter& writer, const std::string&
 
   writer.add(module + ".weight", DType::U32, {rows, words}, [=, &pool](uint8_t* out, size_t) {
     pending->scales.assign(size_t(rows) * scale_row_bytes, 0);
-    if (spec.mode == QuantMode::Affine) pending->biases.assign(size_t(rows) * scale_row_bytes, 0);
+    if (biases) pending->biases.assign(size_t(rows) * scale_row_bytes, 0);
     quantize_row_blocks(src, spec, scale_dtype, global_scale, column_scale, true, pool,
                         [&](int64_t r0, const quant::QuantizedTensor& q) {
                           std::memcpy(out + size_t(r0 * words) * 4, q.weight.data(), q.weight.size() * 4);
@@ -116,11 +118,11 @@ void add_quantized_module(formats::SafetensorsWriter& writer, const std::string&
     pending->scales = {};
   });
   if (global)
-    writer.add(module + kNvfp4GlobalScaleSuffix, DType::F32, {}, [global_scale](uint8_t* out, size_t) {
-      const float nvidia = global_scale / (6.0f * 448.0f);  // NVIDIA's weight_scale_2
+    writer.add(module + quant::Nvfp4Format::kGlobalScaleSuffix, DType::F32, {}, [global_scale](uint8_t* out, size_t) {
+      const float nvidia = global_scale / quant::Nvfp4Format::kGlobalScaleRange;  // NVIDIA's weight_scale_2
       std::memcpy(out, &nvidia, 4);
     });
-  if (spec.mode == QuantMode::Affine)
+  if (biases)
     writer.add(module + ".biases", stored_scale, {rows, groups}, [pending](uint8_t* out, size_t n) {
       std::memcpy(out, pending->biases.data(), n);
       pending->biases = {};

@@ -19,9 +19,10 @@ std::vector<QuantSpec> sensitivity_formats(QuantMode mode, const std::vector<int
   if (bits.empty()) fail("--bits lists no formats");
   std::vector<QuantSpec> out;
   for (int b : bits) {
-    QuantSpec spec{QuantMode::Affine, b, group};
-    if ((mode == QuantMode::Nvfp4 || mode == QuantMode::Mxfp4) && b == 4) spec = default_spec(mode);
-    if (mode == QuantMode::Mxfp8 && b == 8) spec = default_spec(mode);
+    // A format of fixed width (mxfp4, nvfp4, mxfp8) is measured in place of affine at its width.
+    const QuantSpec native = default_spec(mode);
+    const bool fixed_width = mode != QuantMode::None && mode != QuantMode::Affine;
+    const QuantSpec spec = fixed_width && native.bits == b ? native : QuantSpec{QuantMode::Affine, b, group};
     quant::validate_spec(spec, spec.group, fmt::format("--bits {} (with --group-size {})", b, group));
     out.push_back(spec);
   }

@@ -25,10 +25,12 @@
 #include "kernels/matmul.h"
 #include "kernels/prefill.h"
 #include "kernels/scratch.h"
-#include "quant/fp8.h"
+#include "quant/format_traits.h"
 
 namespace mxlm::kernels {
 namespace {
+
+using quant::ScaleType;
 
 __mmask16 mask16(size_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }
 __mmask32 mask32(size_t n) { return n >= 32 ? ~__mmask32(0) : (__mmask32(1) << n) - 1; }
@@ -56,9 +58,6 @@ struct F32Weights {
   __m512 sixteen(size_t r, size_t k, size_t n) const { return _mm512_maskz_loadu_ps(mask16(n), w + r * cols + k); }
 };
 
-// Stored scale of every group as fp32, one table lookup per format (fp8 scales) or a widening.
-enum class Scale { E4M3, E8M0, BF16, F16, F32 };
-
 // Quantized weights. Codes form an LSB-first bit stream per row, so the 16 codes from element
 // e (a multiple of 16) are the 2·B bytes from byte e·B/8: one vpermb puts the bytes holding
 // code i into 32-bit lane i, a variable shift and a mask take the code out.
@@ -67,26 +66,27 @@ struct QuantWeights {
   size_t cols, row_bytes, group, groups;
   int bits;
   QuantMode mode;
-  Scale scale_kind;
+  ScaleType scale_type;
   const uint8_t* scales;
   const uint8_t* biases;
-  float factor;             // nvfp4 global scale / (448·6), else 1
+  float factor;             // nvfp4 global scale / Nvfp4Format::kGlobalScaleRange, else 1
   const float* byte_scale;  // E4M3 / E8M0: the value of each scale byte (× factor)
   __m512i gather, shift, mask;
   __m512 fp4;               // E2M1 values of codes 0..15
 
+  // Stored scale of every group as fp32, one table lookup per format (fp8 scales) or a widening.
   float stored(const uint8_t* p, size_t i) const {
-    switch (scale_kind) {
-      case Scale::E4M3:
-      case Scale::E8M0: return byte_scale[p[i]];
-      case Scale::BF16: {
+    switch (scale_type) {
+      case ScaleType::E4M3:
+      case ScaleType::E8M0: return byte_scale[p[i]];
+      case ScaleType::BF16: {
         const uint32_t u = uint32_t(reinterpret_cast<const uint16_t*>(p)[i]) << 16;
         float f;
         std::memcpy(&f, &u, 4);
         return f;
       }
-      case Scale::F16: return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(reinterpret_cast<const uint16_t*>(p)[i])));
-      case Scale::F32: return reinterpret_cast<const float*>(p)[i];
+      case ScaleType::F16: return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(reinterpret_cast<const uint16_t*>(p)[i])));
+      case ScaleType::F32: return reinterpret_cast<const float*>(p)[i];
     }
     return 0.0f;
   }
@@ -130,21 +130,19 @@ QuantWeights quant_weights(const QTensor& w, float* byte_scale) {
   q.mode = w.spec.mode;
   q.scales = static_cast<const uint8_t*>(w.scales);
   q.biases = static_cast<const uint8_t*>(w.biases);
-  q.factor = w.spec.mode == QuantMode::Nvfp4 && w.global_scale != 0.0f ? w.global_scale / (448.0f * 6.0f) : 1.0f;
+  q.factor = w.spec.mode == QuantMode::Nvfp4 && w.global_scale != 0.0f
+                 ? w.global_scale / quant::Nvfp4Format::kGlobalScaleRange
+                 : 1.0f;
   q.byte_scale = byte_scale;
-  switch (w.spec.mode) {
-    case QuantMode::Nvfp4:
-      q.scale_kind = Scale::E4M3;
+  q.scale_type = quant::scale_type(w);
+  switch (q.scale_type) {
+    case ScaleType::E4M3:
       for (int b = 0; b < 256; ++b) byte_scale[b] = quant::e4m3_to_float(uint8_t(b)) * q.factor;
       break;
-    case QuantMode::Mxfp4:
-    case QuantMode::Mxfp8:
-      q.scale_kind = Scale::E8M0;
+    case ScaleType::E8M0:
       for (int b = 0; b < 256; ++b) byte_scale[b] = quant::e8m0_to_float(uint8_t(b));
       break;
-    default:
-      q.scale_kind = w.dtype == DType::F32 ? Scale::F32 : w.dtype == DType::F16 ? Scale::F16 : Scale::BF16;
-      break;
+    default: break;
   }
   alignas(64) uint8_t gather[64];
   alignas(64) int32_t shift[16];
@@ -155,7 +153,8 @@ QuantWeights quant_weights(const QTensor& w, float* byte_scale) {
   q.gather = _mm512_load_si512(gather);
   q.shift = _mm512_load_si512(shift);
   q.mask = _mm512_set1_epi32((1 << q.bits) - 1);
-  q.fp4 = _mm512_setr_ps(0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f, -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f);
+  constexpr const float* e = quant::kE2m1Values;  // codes 8..15 are 0..7 negated
+  q.fp4 = _mm512_setr_ps(e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], -e[0], -e[1], -e[2], -e[3], -e[4], -e[5], -e[6], -e[7]);
   return q;
 }
 

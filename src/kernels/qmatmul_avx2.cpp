@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "kernels/qmatmul.h"
-#include "quant/fp8.h"
+#include "quant/format_traits.h"
 
 namespace mxlm::kernels {
 namespace {
@@ -61,13 +61,14 @@ struct Fp4 {
       scale = quant::e8m0_to_float(s);
     } else {
       scale = quant::e4m3_to_float(s);
-      if (w.global_scale != 0.0f) scale *= w.global_scale / (448.0f * 6.0f);
+      if (w.global_scale != 0.0f) scale *= w.global_scale / quant::Nvfp4Format::kGlobalScaleRange;
     }
   }
   template <int B>
   __m256 run(const uint8_t* row, size_t m) const {
     const __m256i c = run_codes<4>(row, m);
-    const __m256 mag = _mm256_permutevar8x32_ps(_mm256_setr_ps(0, 0.5f, 1, 1.5f, 2, 3, 4, 6), c);  // uses c & 7
+    constexpr const float* e = quant::kE2m1Values;
+    const __m256 mag = _mm256_permutevar8x32_ps(_mm256_setr_ps(e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]), c);  // uses c & 7
     const __m256 sign = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_srli_epi32(c, 3), 31));
     return _mm256_mul_ps(_mm256_xor_ps(mag, sign), _mm256_set1_ps(scale));
   }
@@ -130,9 +131,9 @@ using RangeFn = void (*)(const QTensor&, const float*, size_t, float*, size_t, s
 
 RangeFn range_kernel(const QTensor& w) {
   switch (w.spec.mode) {
-    case QuantMode::Mxfp4:
-    case QuantMode::Nvfp4: return &rows_kernel<4, Fp4>;
-    case QuantMode::Mxfp8: return &rows_kernel<8, Fp8>;
+    case QuantMode::Mxfp4: return &rows_kernel<quant::Mxfp4Format::kBits, Fp4>;
+    case QuantMode::Nvfp4: return &rows_kernel<quant::Nvfp4Format::kBits, Fp4>;
+    case QuantMode::Mxfp8: return &rows_kernel<quant::Mxfp8Format::kBits, Fp8>;
     case QuantMode::Affine:
       switch (w.spec.bits) {
         case 2: return &rows_kernel<2, Affine>;

@@ -39,9 +39,12 @@
 
 #include "kernels/qmatmul.h"
 #include "kernels/scratch.h"
+#include "quant/format_traits.h"
 
 namespace mxlm::kernels {
 namespace {
+
+using quant::ScaleType;
 
 constexpr size_t kChunk = 128;                 // weights per inner step
 constexpr size_t kBlock = kActivationBlock;    // 64: activations sharing one int8 scale
@@ -93,11 +96,10 @@ struct IntConsts {
   __mmask16 upper;        // lanes whose elements lie in the chunk's second activation block
 };
 
-enum class ScaleKind;
-void scale_perm(ScaleKind s, const int32_t* group_of_lane, uint8_t* idx, uint64_t& keep);
+void scale_perm(ScaleType s, const int32_t* group_of_lane, uint8_t* idx, uint64_t& keep);
 
 template <int B>
-IntConsts int_consts(size_t group, ScaleKind scale_kind) {
+IntConsts int_consts(size_t group, ScaleType scale_type) {
   alignas(64) uint8_t act[2][64], perm[2][64], shifts[64], lut_lo[64], lut_hi[64], sperm[64];
   alignas(64) int32_t idx[16];
   for (int h = 0; h < 2; ++h)
@@ -106,8 +108,10 @@ IntConsts int_consts(size_t group, ScaleKind scale_kind) {
       perm[h][i] = uint8_t(std::min(B * (2 * (i / 8) + h) + i % 8, 127));
     }
   for (int i = 0; i < 64; ++i) shifts[i] = uint8_t(B * (i % 8));
-  const int e2m1x2[8] = {0, 1, 2, 3, 4, 6, 8, 12};
-  auto fp4 = [&](int c) { return uint8_t((c & 8 ? -e2m1x2[c & 7] : e2m1x2[c & 7]) + 12); };
+  auto fp4 = [&](int c) {
+    const int e2m1x2 = int(2.0f * quant::kE2m1Values[c & 7]);  // whole numbers 0..12
+    return uint8_t((c & 8 ? -e2m1x2 : e2m1x2) + 12);
+  };
   for (int i = 0; i < 64; ++i) lut_lo[i] = fp4(i & 15), lut_hi[i] = fp4(i >> 2);
   IntConsts k;
   k.upper = 0;
@@ -125,7 +129,7 @@ IntConsts int_consts(size_t group, ScaleKind scale_kind) {
   k.lut_hi = _mm512_load_si512(lut_hi);
   k.scale_idx = _mm512_load_si512(idx);
   uint64_t keep = 0;
-  scale_perm(scale_kind, idx, sperm, keep);
+  scale_perm(scale_type, idx, sperm, keep);
   k.scale_perm = _mm512_load_si512(sperm);
   k.scale_keep = __mmask64(keep);
   const auto f = [](int s, int w) { return int64_t(bit_field(s, w)); };
@@ -271,48 +275,46 @@ inline Codes load_chunk_part(const uint8_t* p, size_t bytes, const IntConsts& k)
 // Group scales, read straight from their stored form for every chunk: one permute puts each
 // lane's scale where the conversion wants it. Decoding them in a separate pass per row would
 // add a burst of work during which the weight stream stalls.
-enum class ScaleKind { E4M3, E8M0, BF16, F16, F32 };
-
-constexpr size_t scale_size(ScaleKind s) {
-  return s == ScaleKind::F32 ? 4 : s == ScaleKind::BF16 || s == ScaleKind::F16 ? 2 : 1;
+constexpr size_t scale_size(ScaleType s) {
+  return s == ScaleType::F32 ? 4 : s == ScaleType::BF16 || s == ScaleType::F16 ? 2 : 1;
 }
 
 // vpermb indices (and kept bytes) that move the scale of each lane's group into place: the high
 // byte of a 16-bit lane (E4M3 → f16), the top byte of a 32-bit lane (E8M0 → fp32 exponent), the
 // high half of a 32-bit lane (BF16), a 16-bit lane (F16).
-void scale_perm(ScaleKind s, const int32_t* group_of_lane, uint8_t* idx, uint64_t& keep) {
+void scale_perm(ScaleType s, const int32_t* group_of_lane, uint8_t* idx, uint64_t& keep) {
   keep = 0;
   for (int i = 0; i < 64; ++i) idx[i] = 0;
   for (int l = 0; l < 16; ++l) {
     const int g = group_of_lane[l];
     switch (s) {
-      case ScaleKind::E4M3: idx[2 * l + 1] = uint8_t(g), keep |= uint64_t(1) << (2 * l + 1); break;
-      case ScaleKind::F16: idx[2 * l] = uint8_t(2 * g), idx[2 * l + 1] = uint8_t(2 * g + 1), keep |= uint64_t(3) << (2 * l); break;
-      case ScaleKind::E8M0: idx[4 * l + 3] = uint8_t(g), keep |= uint64_t(1) << (4 * l + 3); break;
-      case ScaleKind::BF16:
+      case ScaleType::E4M3: idx[2 * l + 1] = uint8_t(g), keep |= uint64_t(1) << (2 * l + 1); break;
+      case ScaleType::F16: idx[2 * l] = uint8_t(2 * g), idx[2 * l + 1] = uint8_t(2 * g + 1), keep |= uint64_t(3) << (2 * l); break;
+      case ScaleType::E8M0: idx[4 * l + 3] = uint8_t(g), keep |= uint64_t(1) << (4 * l + 3); break;
+      case ScaleType::BF16:
         idx[4 * l + 2] = uint8_t(2 * g), idx[4 * l + 3] = uint8_t(2 * g + 1), keep |= uint64_t(3) << (4 * l + 2);
         break;
-      case ScaleKind::F32: break;
+      case ScaleType::F32: break;
     }
   }
 }
 
 // The 16 lane scales of a chunk whose stored scales are the first bytes of v. E4M3 comes out
 // as value/256 and E8M0 with its factor left out: the activation scales carry those constants.
-template <ScaleKind S>
+template <ScaleType S>
 inline __m512 lane_scales(__m128i v, const IntConsts& k) {
-  if constexpr (S == ScaleKind::E4M3) {
+  if constexpr (S == ScaleType::E4M3) {
     // E4M3 byte b in the high byte: sign stays at bit 15, the rest moves to bits 7..13 (f16).
     const __m256i w = _mm256_maskz_permutexvar_epi8(__mmask32(k.scale_keep), _mm512_castsi512_si256(k.scale_perm),
                                                     _mm256_castsi128_si256(v));
     return _mm512_cvtph_ps(_mm256_and_si256(_mm256_srai_epi16(w, 1), _mm256_set1_epi16(int16_t(0xbfff))));
-  } else if constexpr (S == ScaleKind::F16) {
+  } else if constexpr (S == ScaleType::F16) {
     return _mm512_cvtph_ps(_mm256_permutexvar_epi8(_mm512_castsi512_si256(k.scale_perm), _mm256_castsi128_si256(v)));
-  } else if constexpr (S == ScaleKind::E8M0) {
+  } else if constexpr (S == ScaleType::E8M0) {
     // s → 2^(s−127): the byte into the exponent field; s = 0 is the denormal 2^−127.
     const __m512i e = _mm512_srli_epi32(_mm512_maskz_permutexvar_epi8(k.scale_keep, k.scale_perm, _mm512_castsi128_si512(v)), 1);
     return _mm512_castsi512_ps(_mm512_max_epi32(e, _mm512_set1_epi32(0x00400000)));
-  } else if constexpr (S == ScaleKind::BF16) {
+  } else if constexpr (S == ScaleType::BF16) {
     return _mm512_castsi512_ps(_mm512_maskz_permutexvar_epi8(k.scale_keep, k.scale_perm, _mm512_castsi128_si512(v)));
   } else {
     return _mm512_permutexvar_ps(k.scale_idx, _mm512_castps128_ps512(_mm_castsi128_ps(v)));
@@ -320,12 +322,12 @@ inline __m512 lane_scales(__m128i v, const IntConsts& k) {
 }
 
 // 16 affine biases (of `n` stored) as fp32.
-template <ScaleKind S>
+template <ScaleType S>
 inline __m512 load_biases(const uint8_t* p, size_t n) {
   const __mmask16 m = mask16(n);
-  if constexpr (S == ScaleKind::F32) {
+  if constexpr (S == ScaleType::F32) {
     return _mm512_maskz_loadu_ps(m, p);
-  } else if constexpr (S == ScaleKind::F16) {
+  } else if constexpr (S == ScaleType::F16) {
     return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
   } else {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
@@ -344,7 +346,7 @@ struct TileArgs {
   size_t step = 1;            // rows between the tile's rows
 };
 
-template <int B, bool kFp4, ScaleKind S, int R, int T>
+template <int B, bool kFp4, ScaleType S, int R, int T>
 inline void tile_chunk(const Codes* u, const __m128i* sv, size_t c, const TileArgs& ta, const IntConsts& k, __m512 (&acc)[R][T]) {
   const Activations& a = *ta.a;
   const size_t padded = a.chunks * kChunk, lanes = a.chunks * 16;
@@ -367,7 +369,7 @@ inline void tile_chunk(const Codes* u, const __m128i* sv, size_t c, const TileAr
   }
 }
 
-template <int B, bool kFp4, ScaleKind S, int R, int T>
+template <int B, bool kFp4, ScaleType S, int R, int T>
 inline void tile(const uint8_t* w, const TileArgs& ta, const IntConsts& k, __m512 (&acc)[R][T]) {
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
@@ -418,7 +420,7 @@ struct RowPass {
 };
 
 // Rows [r, r + R) for the tile's tokens: products, affine biases, stores.
-template <int B, bool kFp4, ScaleKind S, int R, int T>
+template <int B, bool kFp4, ScaleType S, int R, int T>
 void run_tile(size_t r, const RowPass& rp, TileArgs ta, const IntConsts& k) {
   // Unmasked loads read load_span(B) code bytes and 16 scale bytes from a chunk's start.
   const size_t last = r + (R - 1) * ta.step;
@@ -446,7 +448,7 @@ void run_tile(size_t r, const RowPass& rp, TileArgs ta, const IntConsts& k) {
 }
 
 // The row set {r + i·ta.step : i < nrows} for the tile's tokens, R rows at a time.
-template <int B, bool kFp4, ScaleKind S, int T>
+template <int B, bool kFp4, ScaleType S, int T>
 void run_set(size_t r, size_t nrows, const RowPass& rp, const TileArgs& ta, const IntConsts& k) {
   constexpr int R = T == 1 ? 4 : T == 2 ? 2 : 1;
   size_t i = 0;
@@ -458,16 +460,17 @@ void run_set(size_t r, size_t nrows, const RowPass& rp, const TileArgs& ta, cons
 float scale_factor(const QTensor& w) {
   switch (w.spec.mode) {
     case QuantMode::Mxfp4: return 0.5f;  // codes are 2·E2M1
-    case QuantMode::Nvfp4: return 0.5f * 256.0f * (w.global_scale != 0.0f ? w.global_scale / (448.0f * 6.0f) : 1.0f);
+    case QuantMode::Nvfp4:
+      return 0.5f * 256.0f * (w.global_scale != 0.0f ? w.global_scale / quant::Nvfp4Format::kGlobalScaleRange : 1.0f);
     default: return 1.0f;
   }
 }
 
-template <int B, bool kFp4, ScaleKind S>
+template <int B, bool kFp4, ScaleType S>
 void int_rows(const QTensor& w, const float* x, size_t n, float* y, RowQueue& queue) {
   const size_t cols = size_t(w.cols), rows = size_t(w.rows), group = size_t(w.spec.group);
   const size_t groups = cols / group, row_bytes = cols * B / 8;
-  const bool affine = w.spec.mode == QuantMode::Affine;
+  const bool affine = quant::has_biases(w.spec.mode);
   const IntConsts k = int_consts<B>(group, S);
   Activations a;
   quantize_activations(a, x, n, cols, k, kFp4, affine ? group : 0, scale_factor(w));
@@ -492,10 +495,10 @@ void int_rows(const QTensor& w, const float* x, size_t n, float* y, RowQueue& qu
 
 template <int B>
 void affine_rows(const QTensor& w, const float* x, size_t n, float* y, RowQueue& queue) {
-  switch (w.dtype) {
-    case DType::F32: return int_rows<B, false, ScaleKind::F32>(w, x, n, y, queue);
-    case DType::F16: return int_rows<B, false, ScaleKind::F16>(w, x, n, y, queue);
-    default: return int_rows<B, false, ScaleKind::BF16>(w, x, n, y, queue);
+  switch (quant::scale_type(w)) {
+    case ScaleType::F32: return int_rows<B, false, ScaleType::F32>(w, x, n, y, queue);
+    case ScaleType::F16: return int_rows<B, false, ScaleType::F16>(w, x, n, y, queue);
+    default: return int_rows<B, false, ScaleType::BF16>(w, x, n, y, queue);
   }
 }
 
@@ -689,10 +692,12 @@ void fp8_rows(const QTensor& w, const float* x, size_t n, float* y, RowQueue& qu
 }  // namespace
 
 void qmatmul_rows_avx512(const QTensor& w, const float* x, size_t n_tokens, float* y, RowQueue& queue) {
+  using Mxfp4 = quant::Mxfp4Format;
+  using Nvfp4 = quant::Nvfp4Format;
   if (n_tokens == 0) return;
   switch (w.spec.mode) {
-    case QuantMode::Mxfp4: return int_rows<4, true, ScaleKind::E8M0>(w, x, n_tokens, y, queue);
-    case QuantMode::Nvfp4: return int_rows<4, true, ScaleKind::E4M3>(w, x, n_tokens, y, queue);
+    case QuantMode::Mxfp4: return int_rows<Mxfp4::kBits, true, Mxfp4::kScale>(w, x, n_tokens, y, queue);
+    case QuantMode::Nvfp4: return int_rows<Nvfp4::kBits, true, Nvfp4::kScale>(w, x, n_tokens, y, queue);
     case QuantMode::Mxfp8: return fp8_rows(w, x, n_tokens, y, queue);
     case QuantMode::Affine:
       switch (w.spec.bits) {

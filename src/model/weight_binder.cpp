@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "formats/json_field.h"
+#include "quant/format_traits.h"
 #include "quant/quantize.h"
 
 namespace mxlm::model {
@@ -110,7 +111,7 @@ QTensor WeightBinder::matrix(const std::string& name, int64_t rows, int64_t cols
     fail("{}: module '{}': scales have shape {}, expected {} for group size {}", store_.dir(), module,
          shape_str(s.shape), shape_str(per_group), spec->group);
   q.scales = s.data;
-  if (spec->mode == QuantMode::Affine) {
+  if (quant::has_biases(spec->mode)) {
     const TensorView b = store_.get(module + ".biases");
     if (b.shape != per_group || b.dtype != s.dtype)
       fail("{}: module '{}': biases must be {} {} like the scales", store_.dir(), module, dtype_name(s.dtype),
@@ -123,10 +124,10 @@ QTensor WeightBinder::matrix(const std::string& name, int64_t rows, int64_t cols
       fail("{}: module '{}': {} scales must be U8, got {}", store_.dir(), module, quant_mode_name(spec->mode),
            dtype_name(s.dtype));
     q.dtype = DType::U8;
-    if (const auto g = store_.find(module + kNvfp4GlobalScaleSuffix)) {
+    if (const auto g = store_.find(module + quant::Nvfp4Format::kGlobalScaleSuffix)) {
       if (g->numel() != 1 || g->dtype != DType::F32)
         fail("{}: tensor '{}' must be one F32 value", store_.dir(), g->name);
-      q.global_scale = *static_cast<const float*>(g->data) * (6.0f * 448.0f);
+      q.global_scale = *static_cast<const float*>(g->data) * quant::Nvfp4Format::kGlobalScaleRange;
     }
   }
   quant::validate(q, module);

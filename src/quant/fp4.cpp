@@ -3,14 +3,9 @@
 #include <cmath>
 
 namespace mxlm::quant {
-namespace {
-
-constexpr float kE2m1[8] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};
-
-}  // namespace
 
 float e2m1_to_float(uint8_t code) {
-  const float v = kE2m1[code & 7];
+  const float v = kE2m1Values[code & 7];
   return code & 8 ? -v : v;
 }
 

@@ -6,6 +6,10 @@
 
 namespace mxlm::quant {
 
+// The magnitudes of codes 0..7; the kernels' lookup tables are built from this one.
+inline constexpr float kE2m1Values[8] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};
+inline constexpr float kE2m1Max = kE2m1Values[7];
+
 // The value of code & 15.
 float e2m1_to_float(uint8_t code);
 

@@ -17,7 +17,7 @@ float e4m3_to_float(uint8_t b) {
 uint8_t e4m3_from_float(float x) {
   const uint8_t sign = std::signbit(x) ? 0x80 : 0;
   const float a = std::fabs(x);
-  if (a > 448.0f) return sign | 0x7e;
+  if (a > kE4m3Max) return sign | 0x7e;
   if (a < 0x1p-6f) {
     // Subnormal range: multiples of 2^-9, and 8·2^-9 is the smallest normal (code 8), so the
     // rounded multiple is the code itself. rint rounds half to even.

@@ -8,6 +8,9 @@
 
 namespace mxlm::quant {
 
+// The largest finite E4M3 magnitude (code 0x7E).
+inline constexpr float kE4m3Max = 448.0f;
+
 // Decodes like MLX (fp8.h `fp8_e4m3`: the byte widened into an f16 and multiplied by 256), so
 // 0x7F/0xFF, NaN in the OCP table, read as ±480. The encoder never produces them.
 float e4m3_to_float(uint8_t b);

@@ -1,18 +1,13 @@
 #include "quant/qtensor.h"
 
 #include "core/error.h"
+#include "quant/format_traits.h"
 
 namespace mxlm {
 
 std::string_view quant_mode_name(QuantMode mode) {
-  switch (mode) {
-    case QuantMode::None: return "none";
-    case QuantMode::Affine: return "affine";
-    case QuantMode::Mxfp4: return "mxfp4";
-    case QuantMode::Nvfp4: return "nvfp4";
-    case QuantMode::Mxfp8: return "mxfp8";
-  }
-  return "?";
+  if (mode == QuantMode::None) return "none";
+  return quant::visit_format(mode, [](auto f) { return std::string_view(decltype(f)::kName); });
 }
 
 std::optional<QuantMode> quant_mode_from_name(std::string_view name) {
@@ -22,14 +17,11 @@ std::optional<QuantMode> quant_mode_from_name(std::string_view name) {
 }
 
 QuantSpec default_spec(QuantMode mode) {
-  switch (mode) {
-    case QuantMode::None: return {QuantMode::None, 16, 0};
-    case QuantMode::Affine: return {QuantMode::Affine, 4, 64};
-    case QuantMode::Mxfp4: return {QuantMode::Mxfp4, 4, 32};
-    case QuantMode::Nvfp4: return {QuantMode::Nvfp4, 4, 16};
-    case QuantMode::Mxfp8: return {QuantMode::Mxfp8, 8, 32};
-  }
-  return {};
+  if (mode == QuantMode::None) return {QuantMode::None, 16, 0};
+  return quant::visit_format(mode, [](auto f) {
+    using F = decltype(f);
+    return QuantSpec{F::kMode, F::kBits, F::kGroup};
+  });
 }
 
 uint64_t QTensor::stored_bytes() const {
@@ -38,8 +30,8 @@ uint64_t QTensor::stored_bytes() const {
   MXLM_CHECK(spec.group > 0);
   const uint64_t groups = n / uint64_t(spec.group);
   const uint64_t weights = n * uint64_t(spec.bits) / 8;
-  if (spec.mode == QuantMode::Affine) return weights + 2 * groups * dtype_size(dtype);
-  return weights + groups;  // one U8 scale per group, no biases
+  const uint64_t scales = groups * dtype_size(quant::stored_scale_dtype(spec.mode, dtype));
+  return weights + (quant::has_biases(spec.mode) ? 2 * scales : scales);
 }
 
 }  // namespace mxlm

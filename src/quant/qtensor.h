@@ -5,6 +5,7 @@
 //   weight  uint32 [rows, cols·bits/32], each row a little-endian bit stream of codes;
 //   scales  [rows, cols/group]: `dtype` (BF16/F16/F32) for affine, U8 (E8M0 or E4M3) otherwise;
 //   biases  [rows, cols/group] in `dtype`, affine only.
+// What each format stores, and how, is in quant/format_traits.h.
 #pragma once
 
 #include <cstdint>
@@ -21,11 +22,6 @@ enum class QuantMode : uint8_t { None, Affine, Mxfp4, Nvfp4, Mxfp8 };
 std::string_view quant_mode_name(QuantMode mode);
 std::optional<QuantMode> quant_mode_from_name(std::string_view name);
 
-// The per-tensor FP32 global scale of nvfp4 (an mxlm extension MLX ignores) is stored as the
-// scalar tensor `<module>.weight_scale_2`, holding amax / (6 · 448) as NVIDIA's format defines
-// it; QTensor::global_scale is MLX's convention, 6 · 448 times that.
-inline constexpr const char* kNvfp4GlobalScaleSuffix = ".weight_scale_2";
-
 struct QuantSpec {
   QuantMode mode = QuantMode::None;
   int bits = 16;
@@ -35,6 +31,10 @@ struct QuantSpec {
 // MLX's defaults for a mode: affine 4/64, mxfp4 4/32, nvfp4 4/16, mxfp8 8/32.
 QuantSpec default_spec(QuantMode mode);
 
+// The scales are one level today: one per group of a row. A format with two levels (a
+// super-block scale over sub-block scales, as llama.cpp's K-quants) keeps `scales` as the
+// sub-block codes and adds a pointer to its super-block scales beside them, with the super-block
+// size in its traits; `global_scale` is already the one-per-tensor case of that outer level.
 struct QTensor {
   QuantSpec spec;
   DType dtype = DType::BF16;  // element type for mode None; scale/bias type when quantized
@@ -44,7 +44,7 @@ struct QTensor {
   const void* scales = nullptr;
   const void* biases = nullptr;
   // nvfp4 only: MLX's per-tensor `global_scale` (typically max|W|); 0 means absent. When
-  // present every decoded value is multiplied by global_scale / (448·6).
+  // present every decoded value is multiplied by global_scale / Nvfp4Format::kGlobalScaleRange.
   float global_scale = 0.0f;
 
   // Bytes read from memory by one full pass over the matrix (the decode roofline):

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "quant/codecs.h"
+#include "quant/format_traits.h"
 
 namespace mxlm::quant {
 
@@ -53,7 +54,7 @@ void validate(const QTensor& w, const std::string& module) {
   validate_spec(w.spec, w.cols, module);
   const auto mode = quant_mode_name(w.spec.mode);
   if (w.scales == nullptr) fail("{}: {} weight has no scales", module, mode);
-  if (w.spec.mode == QuantMode::Affine) {
+  if (has_biases(w.spec.mode)) {
     if (w.dtype != DType::F32 && w.dtype != DType::F16 && w.dtype != DType::BF16)
       fail("{}: affine scales and biases must be F32, F16 or BF16, got {}", module, dtype_name(w.dtype));
     if (w.biases == nullptr) fail("{}: affine weight has no biases", module);
@@ -97,13 +98,13 @@ QuantizedTensor quantize(const float* w, int64_t rows, int64_t cols, QuantSpec s
 
   QuantizedTensor out;
   out.spec = spec;
-  out.dtype = spec.mode == QuantMode::Affine ? scale_dtype : DType::U8;
+  out.dtype = stored_scale_dtype(spec.mode, scale_dtype);
   out.rows = rows;
   out.cols = cols;
   out.weight.assign(size_t(rows * packed_words_per_row(spec, cols)), 0u);
   const size_t n_scales = size_t(rows * groups_per_row(spec, cols));
   out.scales.assign(n_scales * dtype_size(out.dtype), 0);
-  if (spec.mode == QuantMode::Affine) out.biases.assign(n_scales * dtype_size(out.dtype), 0);
+  if (has_biases(spec.mode)) out.biases.assign(n_scales * dtype_size(out.dtype), 0);
   switch (spec.mode) {
     case QuantMode::Affine: quantize_affine(w, out); break;
     case QuantMode::Mxfp4: quantize_mxfp4(w, out); break;
