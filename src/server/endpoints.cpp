@@ -1,12 +1,11 @@
 #include "server/endpoints.h"
 
 #include <chrono>
-#include <random>
-#include <set>
 
 #include <fmt/format.h>
 
-#include "server/chunk_stream.h"
+#include "server/anthropic_schema.h"
+#include "server/responses_schema.h"
 
 namespace mxlm::server {
 using json = nlohmann::ordered_json;
@@ -16,16 +15,6 @@ namespace {
 int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
-
-std::string random_id(const char* prefix) {
-  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::string id = prefix;
-  for (int i = 0; i < 24; ++i) id += kAlphabet[rng() % (sizeof(kAlphabet) - 1)];
-  return id;
-}
-
-std::string sse(const json& event) { return "data: " + event.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n"; }
 
 }  // namespace
 
@@ -71,15 +60,13 @@ json Endpoints::model(const std::string& id) const {
   return models()["data"][0];
 }
 
-std::unique_ptr<Generation> Endpoints::chat_completion(const json& body) {
-  require_ready();
-  ChatRequest request = parse_chat_request(body, model_id_);
+std::unique_ptr<Generation> Endpoints::admit(ChatRequest request, const char* param, size_t& prompt_tokens) {
   check_logit_bias(request.config);
   // Count the rendered prompt before admitting the request, so an oversized prompt is a 400
   // (not a broken stream) and so template errors surface as bad requests.
   const size_t ctx = scheduler_->context_length();
-  const size_t prompt_tokens = counter_->count_tokens(request.messages, request.config);
-  if (prompt_tokens >= ctx) throw context_length_error(ctx, prompt_tokens, "messages");
+  prompt_tokens = counter_->count_tokens(request.messages, request.config);
+  if (prompt_tokens >= ctx) throw context_length_error(ctx, prompt_tokens, param);
   std::string key = request.config.tools.is_null() ? std::string() : request.config.tools.dump();
   key += request.messages.dump();
   if (!key.empty() && key.back() == ']') key.pop_back();  // so that a longer conversation extends it
@@ -87,13 +74,44 @@ std::unique_ptr<Generation> Endpoints::chat_completion(const json& body) {
   g->messages_ = std::move(request.messages);
   g->config_ = std::move(request.config);
   g->stream_ = request.stream;
-  g->include_usage_ = request.include_usage;
-  g->id_ = random_id("chatcmpl-");
-  g->created_ = unix_now();
   // Generation stops at the end of the context; asking for more is not an error.
   const size_t room = ctx - prompt_tokens;
   if (g->config_.max_new_tokens < 0 || size_t(g->config_.max_new_tokens) > room) g->config_.max_new_tokens = int(room);
   metrics_.request_started();
+  return g;
+}
+
+std::unique_ptr<Generation> Endpoints::chat_completion(const json& body) {
+  require_ready();
+  ChatRequest request = parse_chat_request(body, model_id_);
+  const bool include_usage = request.include_usage;
+  size_t prompt_tokens = 0;
+  auto g = admit(std::move(request), "messages", prompt_tokens);
+  g->writer_ = openai_writer(random_id("chatcmpl-"), model_id_, unix_now(), true, include_usage);
+  return g;
+}
+
+std::unique_ptr<Generation> Endpoints::messages(const json& body) {
+  require_ready();
+  size_t prompt_tokens = 0;
+  auto g = admit(parse_messages_request(body, model_id_), "messages", prompt_tokens);
+  g->writer_ = anthropic_writer(random_id("msg_"), model_id_, prompt_tokens);
+  return g;
+}
+
+json Endpoints::count_message_tokens(const json& body) const {
+  require_ready();
+  const ChatRequest request = parse_messages_request(body, model_id_, /*count_only=*/true);
+  return {{"input_tokens", counter_->count_tokens(request.messages, request.config)}};
+}
+
+std::unique_ptr<Generation> Endpoints::responses(const json& body) {
+  require_ready();
+  ResponsesRequest request = parse_responses_request(body, model_id_, responses_store_);
+  size_t prompt_tokens = 0;
+  auto g = admit(std::move(request.chat), "input", prompt_tokens);
+  ResponseHead head{random_id("resp_"), model_id_, unix_now(), std::move(request.echo)};
+  g->writer_ = responses_writer(std::move(head), std::move(request.conversation), request.store ? &responses_store_ : nullptr);
   return g;
 }
 
@@ -110,9 +128,7 @@ std::unique_ptr<Generation> Endpoints::completion(const json& body) {
   g->prompt_ = std::move(request.prompt);
   g->config_ = std::move(request.config);
   g->stream_ = request.stream;
-  g->include_usage_ = request.include_usage;
-  g->id_ = random_id("cmpl-");
-  g->created_ = unix_now();
+  g->writer_ = openai_writer(random_id("cmpl-"), model_id_, unix_now(), false, request.include_usage);
   const size_t room = ctx - prompt_tokens;
   if (g->config_.max_new_tokens < 0 || size_t(g->config_.max_new_tokens) > room) g->config_.max_new_tokens = int(room);
   metrics_.request_started();
@@ -164,10 +180,7 @@ json Generation::run(const std::function<bool()>& connected) {
     if (!here()) throw ApiError(499, "The client closed the connection", "request_cancelled");
     // Otherwise only shutdown stops a request; "cancelled" is no OpenAI finish_reason.
     if (!lease || r.finish_reason == "cancelled") throw ApiError(503, "The server is shutting down", "unavailable_error");
-    std::set<std::string> ids;
-    make_ids_unique(r.tool_calls, ids);
-    return chat_ ? chat_completion_json(id_, endpoints_.model_id_, created_, r)
-                 : completion_json(id_, endpoints_.model_id_, created_, r);
+    return writer_->response(r);
   } catch (...) {
     if (here()) endpoints_.metrics_.request_failed();
     else endpoints_.metrics_.request_cancelled();
@@ -177,29 +190,25 @@ json Generation::run(const std::function<bool()>& connected) {
 
 void Generation::run_stream(const WriteFn& write) {
   bool connected = true;
-  auto send = [&](const std::vector<json>& events) {
-    for (const json& e : events) connected = connected && write(sse(e));
-    return connected;
-  };
-  ChunkStream chunks(id_, endpoints_.model_id_, created_, chat_, include_usage_);
+  auto send = [&](const std::string& bytes) { return connected = connected && (bytes.empty() || write(bytes)); };
   try {
     // Comment lines keep the connection visibly alive while queued and reveal a client that
     // left: its socket starts failing writes, and the request gives up its place.
-    std::optional<Lease> lease = ticket_.wait([&] { return connected = connected && write(": queued\n\n"); });
+    std::optional<Lease> lease = ticket_.wait([&] { return send(": queued\n\n"); });
     if (!lease && connected) throw ApiError(503, "The server is shutting down", "unavailable_error");
-    if (lease && send(chunks.start())) {
-      const session::ChatResult r = generate(*lease, [&](const session::StreamEvent& e) { return send(chunks.event(e)); });
-      if (r.finish_reason != "cancelled") send(chunks.finish(r));
+    if (lease && send(writer_->start())) {
+      const session::ChatResult r = generate(*lease, [&](const session::StreamEvent& e) { return send(writer_->event(e)); });
+      if (r.finish_reason != "cancelled") send(writer_->finish(r));
     }
   } catch (const ApiError& e) {
     endpoints_.metrics_.request_failed();
-    send({e.body()});
+    send(writer_->error(e));
   } catch (const std::exception& e) {
-    // The status line is already sent; an error event is what OpenAI clients understand here.
+    // The status line is already sent; an error event is what clients understand here.
     endpoints_.metrics_.request_failed();
-    send({ApiError(500, e.what(), "server_error").body()});
+    send(writer_->error(ApiError(500, e.what(), "server_error")));
   }
-  if (connected) write("data: [DONE]\n\n");
+  if (connected) send(writer_->end());
   else endpoints_.metrics_.request_cancelled();
 }
 

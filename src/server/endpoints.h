@@ -1,6 +1,8 @@
 // The server's endpoints as functions of request JSON, independent of the HTTP library:
-// validation (openai_schema), the context-length check, a place in the scheduler's queue, and
-// the generation itself, answered as one JSON body or as server-sent events.
+// validation (openai_schema; anthropic_schema and responses_schema translate their protocols
+// into the same chat request), the context-length check, a place in the scheduler's queue, and
+// the generation itself, answered as one JSON body or as server-sent events in the request's
+// protocol (a ResponseWriter).
 #pragma once
 
 #include <atomic>
@@ -12,6 +14,8 @@
 
 #include "server/metrics.h"
 #include "server/openai_schema.h"
+#include "server/response_store.h"
+#include "server/response_writer.h"
 #include "server/scheduler.h"
 
 namespace mxlm::server {
@@ -29,7 +33,7 @@ class Generation {
   // (polled while queued and at each generated piece) tells whether the client is still there;
   // once it is not, the generation stops and run throws ApiError 499.
   nlohmann::ordered_json run(const std::function<bool()>& connected = {});
-  // Streamed: writes every SSE event (chunks, usage, [DONE]) through `write`; stops the
+  // Streamed: writes every SSE event (in the writer's protocol) through `write`; stops the
   // generation when a write fails. Never throws: a late failure is sent as an error event.
   void run_stream(const WriteFn& write);
 
@@ -40,13 +44,12 @@ class Generation {
 
   Endpoints& endpoints_;
   Ticket ticket_;
-  bool chat_ = true;  // chat.completion, else text_completion
-  bool stream_ = false, include_usage_ = false;
+  std::unique_ptr<ResponseWriter> writer_;
+  bool chat_ = true;  // a conversation through the template, else a raw prompt
+  bool stream_ = false;
   nlohmann::ordered_json messages_;
   std::string prompt_;
   session::ChatConfig config_;
-  std::string id_;
-  int64_t created_ = 0;
 };
 
 class Endpoints {
@@ -64,6 +67,11 @@ class Endpoints {
   nlohmann::ordered_json model(const std::string& id) const;  // GET /v1/models/{id}
   std::unique_ptr<Generation> chat_completion(const nlohmann::ordered_json& body);
   std::unique_ptr<Generation> completion(const nlohmann::ordered_json& body);
+  // Anthropic's POST /v1/messages and /v1/messages/count_tokens.
+  std::unique_ptr<Generation> messages(const nlohmann::ordered_json& body);
+  nlohmann::ordered_json count_message_tokens(const nlohmann::ordered_json& body) const;
+  // OpenAI's POST /v1/responses.
+  std::unique_ptr<Generation> responses(const nlohmann::ordered_json& body);
   nlohmann::ordered_json tokenize(const nlohmann::ordered_json& body) const;
   nlohmann::ordered_json detokenize(const nlohmann::ordered_json& body) const;
   std::string metrics_text() const;
@@ -75,6 +83,9 @@ class Endpoints {
   friend class Generation;
   void require_ready() const;  // throws ApiError 503 while loading
   void check_logit_bias(const session::ChatConfig& config) const;  // 400 for an unknown token id
+  // A chat request checked against the context (`param` names the conversation in the 400)
+  // and queued; `prompt_tokens` is what it renders to. The caller gives it its writer.
+  std::unique_ptr<Generation> admit(ChatRequest request, const char* param, size_t& prompt_tokens);
 
   std::string model_id_;
   int64_t created_;
@@ -85,6 +96,7 @@ class Endpoints {
   // admitted: its context is tiny and it never generates, so it can be shared by all threads.
   std::unique_ptr<session::Session> counter_;
   Metrics metrics_;
+  ResponseStore responses_store_;
 };
 
 }  // namespace mxlm::server

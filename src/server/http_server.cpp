@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "server/anthropic_schema.h"
 #include "server/api_key.h"
 #include "server/web_page.h"
 
@@ -43,7 +44,16 @@ void send_json(Response& res, int status, const json& body) {
   res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
-void send_error(Response& res, const ApiError& e) { send_json(res, e.status(), e.body()); }
+// An error body in the shape of the protocol a path belongs to.
+using ErrorShape = json (*)(const ApiError&);
+json openai_error(const ApiError& e) { return e.body(); }
+ErrorShape error_shape(const std::string& path) {
+  return path.rfind("/v1/messages", 0) == 0 ? anthropic_error_json : openai_error;
+}
+
+void send_error(Response& res, const ApiError& e, ErrorShape shape = openai_error) {
+  send_json(res, e.status(), shape(e));
+}
 
 // An error answered before the library has a request to answer (the head never arrived whole).
 void answer_and_close(PeerSocket& peer, int status, const char* reason, const std::string& message) {
@@ -54,20 +64,21 @@ void answer_and_close(PeerSocket& peer, int status, const char* reason, const st
   std::fprintf(stderr, "%d %s\n", status, message.c_str());
 }
 
-// Runs a handler body, answering every failure with an OpenAI error object: ApiError as
-// itself, other user errors (mxlm::Error, e.g. a chat template rejecting the conversation) as
-// 400, anything else as 500. Returns false when it answered an error.
+// Runs a handler body, answering every failure with an error object (OpenAI's unless `shape`
+// says otherwise): ApiError as itself, other user errors (mxlm::Error, e.g. a chat template
+// rejecting the conversation) as 400, anything else as 500. Returns false when it answered an
+// error.
 template <typename F>
-bool guarded(Response& res, F&& body) {
+bool guarded(Response& res, F&& body, ErrorShape shape = openai_error) {
   try {
     body();
     return true;
   } catch (const ApiError& e) {
-    send_error(res, e);
+    send_error(res, e, shape);
   } catch (const Error& e) {
-    send_error(res, ApiError(400, e.what()));
+    send_error(res, ApiError(400, e.what()), shape);
   } catch (const std::exception& e) {
-    send_error(res, ApiError(500, fmt::format("internal error: {}", e.what()), "server_error"));
+    send_error(res, ApiError(500, fmt::format("internal error: {}", e.what()), "server_error"), shape);
   }
   return false;
 }
@@ -203,7 +214,8 @@ void HttpServer::add_routes() {
     if (!key || is_public(req.path) || key->accepts(req.get_header_value("Authorization"), req.get_header_value("x-api-key")))
       return httplib::Server::HandlerResponse::Unhandled;
     send_error(res, ApiError(401, "Invalid API key: send it as 'Authorization: Bearer KEY' or 'x-api-key: KEY'",
-                             "authentication_error", "", "invalid_api_key"));
+                             "authentication_error", "", "invalid_api_key"),
+               error_shape(req.path));
     return httplib::Server::HandlerResponse::Handled;
   });
   // Unknown paths (clients probe /api/tags, /props, /version to fingerprint servers) and
@@ -212,9 +224,9 @@ void HttpServer::add_routes() {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     if (res.status == 404)
       send_error(res, ApiError(404, fmt::format("Unknown path: {} {}", req.method, req.path), "invalid_request_error",
-                               "", "not_found"));
+                               "", "not_found"), error_shape(req.path));
     else
-      send_error(res, ApiError(res.status, fmt::format("HTTP error {}", res.status)));
+      send_error(res, ApiError(res.status, fmt::format("HTTP error {}", res.status)), error_shape(req.path));
     return httplib::Server::HandlerResponse::Handled;
   }));
   // After an error the rest of the request may be unread (a 401 is sent before the body is
@@ -225,8 +237,8 @@ void HttpServer::add_routes() {
     res.set_header("Connection", "close");
     if (t_serving) t_serving->end_after_answer();
   });
-  s.set_exception_handler([](const Request&, Response& res, std::exception_ptr) {
-    send_error(res, ApiError(500, "internal error", "server_error"));
+  s.set_exception_handler([](const Request& req, Response& res, std::exception_ptr) {
+    send_error(res, ApiError(500, "internal error", "server_error"), error_shape(req.path));
   });
   s.set_logger([](const Request& req, const Response& res) {
     if (req.path != "/health") std::fprintf(stderr, "%s %s %d\n", req.method.c_str(), req.path.c_str(), res.status);
@@ -250,21 +262,22 @@ void HttpServer::add_routes() {
     guarded(res, [&] { send_json(res, 200, ep.model(req.matches[1])); });
   });
 
-  // Chat and text completions: a JSON answer, or SSE written by a chunked content provider,
-  // which runs after the handler returns, on the same connection thread.
+  // Generations (chat and text completions, messages, responses): a JSON answer, or SSE
+  // written by a chunked content provider, which runs after the handler returns, on the same
+  // connection thread.
   using Make = std::unique_ptr<Generation> (Endpoints::*)(const json&);
-  auto generation = [&ep](Make make) {
-    return [&ep, make](const Request& req, Response& res) {
+  auto generation = [&ep](Make make, ErrorShape shape = openai_error) {
+    return [&ep, make, shape](const Request& req, Response& res) {
       std::shared_ptr<Generation> g;
       // Refused before it starts, a request counts as failed here; once started, the
       // Generation counts its own end, failed or cancelled, once.
-      if (!guarded(res, [&] { g = (ep.*make)(parse_body(req)); })) {
+      if (!guarded(res, [&] { g = (ep.*make)(parse_body(req)); }, shape)) {
         ep.metrics().request_failed();
         return;
       }
       if (!g->stream()) {
         const PeerSocket* peer = t_serving;
-        guarded(res, [&] { send_json(res, 200, g->run([peer] { return !peer || !peer->hung_up(); })); });
+        guarded(res, [&] { send_json(res, 200, g->run([peer] { return !peer || !peer->hung_up(); })); }, shape);
         return;
       }
       res.set_header("Cache-Control", "no-cache");
@@ -280,6 +293,12 @@ void HttpServer::add_routes() {
   s.Post("/chat/completions", generation(&Endpoints::chat_completion));
   s.Post("/v1/completions", generation(&Endpoints::completion));
   s.Post("/completions", generation(&Endpoints::completion));
+  s.Post("/v1/messages", generation(&Endpoints::messages, anthropic_error_json));
+  s.Post("/v1/messages/count_tokens", [&ep](const Request& req, Response& res) {
+    guarded(res, [&] { send_json(res, 200, ep.count_message_tokens(parse_body(req))); }, anthropic_error_json);
+  });
+  s.Post("/v1/responses", generation(&Endpoints::responses));
+  s.Post("/responses", generation(&Endpoints::responses));
 
   s.Post("/tokenize", [&ep](const Request& req, Response& res) {
     guarded(res, [&] { send_json(res, 200, ep.tokenize(parse_body(req))); });

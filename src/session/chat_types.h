@@ -51,6 +51,7 @@ struct StreamEvent {
 
 struct ChatResult {
   std::string finish_reason;  // stop, length, tool_calls, cancelled
+  std::string stop_sequence;  // the stop string that ended the turn, if one did
   std::vector<ToolCall> tool_calls;
   std::string reasoning;
   std::string text;

@@ -198,6 +198,7 @@ ChatResult Session::generate(const std::vector<int32_t>& prompt, bool in_reasoni
       if (const size_t at = held.find(s); !s.empty() && at != std::string::npos) {
         held.resize(at);
         stop = stop_string = true;
+        result.stop_sequence = s;
       }
     const size_t keep = final || stop ? 0 : stop_prefix_suffix(held, config.stop);
     const std::string_view ready = std::string_view(held).substr(0, held.size() - keep);
