@@ -216,6 +216,13 @@ void Qwen35::bind_weights(const QuantizationConfig& quantization) {
     }
     layers_.push_back(std::move(l));
   }
+  // Layers past num_hidden_layers would be ignored: config.json and the weights disagree on
+  // the depth of the model (the MTP head and vision tower sit under other prefixes).
+  const std::string layers = names.prefix + "layers.";
+  for (const std::string& name : store_.names())
+    if (const int64_t layer = std::atoll(name.c_str() + layers.size()); name.starts_with(layers) && layer >= c.n_layers)
+      fail("{}: tensor '{}' is in layer {}, beyond config.json's num_hidden_layers {}", store_.dir(), name, layer,
+           c.n_layers);
 }
 
 template <class Self>
